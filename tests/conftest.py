@@ -1,0 +1,59 @@
+"""Shared fixtures: tenants and users made through the real services, a clean cache per test."""
+
+import itertools
+
+import pytest
+from django.core.cache import cache
+
+from tenants.services.tenants import create_tenant
+from tenants.services.users import create_user
+
+PASSWORD = "correct-horse-battery"
+_counter = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    # Throttle counters live in the cache (Redis in CI); every test starts from zero.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def make_tenant(db):
+    def make(slug: str | None = None, name: str | None = None):
+        slug = slug or f"org{next(_counter)}"
+        return create_tenant(slug, name or slug.title())
+
+    return make
+
+
+@pytest.fixture
+def make_user(db):
+    def make(tenant, username: str = "alice", password: str = PASSWORD, **fields):
+        fields.setdefault("email", f"{username}@{tenant.slug}.example")
+        return create_user(tenant, username, password=password, **fields)
+
+    return make
+
+
+@pytest.fixture
+def tenant(make_tenant):
+    return make_tenant("acme", "Acme Corp")
+
+
+@pytest.fixture
+def other_tenant(make_tenant):
+    return make_tenant("globex", "Globex")
+
+
+@pytest.fixture
+def sign_in():
+    """POST the hosted sign-in form of `tenant` with a Django test client."""
+
+    def submit(client, tenant, identifier, password=PASSWORD, prefix="t", **extra):
+        data = {"identifier": identifier, "password": password, **extra}
+        return client.post(f"/{prefix}/{tenant.slug}/login", data)
+
+    return submit
