@@ -16,8 +16,14 @@ _TITLES = {
     429: ("Too many attempts", "Please wait a little before trying again."),
     500: ("Something went wrong", "The error has been logged. Please try again later."),
 }
-_OAUTH_ERRORS = {400: "invalid_request", 403: "access_denied", 404: "not_found", 405: "invalid_request",
-                 429: "rate_limited", 500: "server_error"}
+_OAUTH_ERRORS = {
+    400: "invalid_request",
+    403: "access_denied",
+    404: "not_found",
+    405: "invalid_request",
+    429: "rate_limited",
+    500: "server_error",
+}
 
 
 def wants_json(request) -> bool:

@@ -52,9 +52,7 @@ ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS",
     [_BASE.hostname] if _BASE and _BASE.hostname else ["127.0.0.1", "localhost", "[::1]"],
 )
-CSRF_TRUSTED_ORIGINS = env_list(
-    "CSRF_TRUSTED_ORIGINS", [f"{_BASE.scheme}://{_BASE.netloc}"] if _BASE else []
-)
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [f"{_BASE.scheme}://{_BASE.netloc}"] if _BASE else [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -169,7 +167,7 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", _HTTPS)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _HTTPS)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if _HTTPS else "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _HTTPS)
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", _HTTPS)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

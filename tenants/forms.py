@@ -4,11 +4,15 @@ from django.contrib.auth import password_validation
 
 class SignInForm(forms.Form):
     identifier = forms.CharField(
-        label="Username or email", max_length=254, strip=True,
+        label="Username or email",
+        max_length=254,
+        strip=True,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
     password = forms.CharField(
-        label="Password", max_length=4096, strip=False,
+        label="Password",
+        max_length=4096,
+        strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     next = forms.CharField(required=False, max_length=2048, widget=forms.HiddenInput)
@@ -16,16 +20,22 @@ class SignInForm(forms.Form):
 
 class ChangePasswordForm(forms.Form):
     current_password = forms.CharField(
-        label="Current password", strip=False, max_length=4096,
+        label="Current password",
+        strip=False,
+        max_length=4096,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     new_password = forms.CharField(
-        label="New password", strip=False, max_length=4096,
+        label="New password",
+        strip=False,
+        max_length=4096,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
     confirm_password = forms.CharField(
-        label="Repeat the new password", strip=False, max_length=4096,
+        label="Repeat the new password",
+        strip=False,
+        max_length=4096,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 

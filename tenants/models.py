@@ -110,12 +110,8 @@ class User(AbstractBaseUser):
         ordering = ["username"]
         constraints = [
             models.UniqueConstraint(Lower("username"), "tenant", name="user_username_per_tenant"),
-            models.UniqueConstraint(
-                Lower("username"), condition=Q(tenant__isnull=True), name="user_operator_username"
-            ),
-            models.UniqueConstraint(
-                Lower("email"), "tenant", condition=~Q(email=""), name="user_email_per_tenant"
-            ),
+            models.UniqueConstraint(Lower("username"), condition=Q(tenant__isnull=True), name="user_operator_username"),
+            models.UniqueConstraint(Lower("email"), "tenant", condition=~Q(email=""), name="user_email_per_tenant"),
         ]
 
     def __str__(self) -> str:

@@ -75,5 +75,9 @@ def account_view(request):
         messages.success(request, "Your password was changed.")
         return HttpResponseRedirect(tenant_url(request, "account"))
     groups = user.directory_groups.order_by("name").values_list("name", flat=True)
-    return render(request, "tenants/account.html", {"form": form, "account": user, "groups": list(groups)},
-                  status=400 if request.method == "POST" else 200)
+    return render(
+        request,
+        "tenants/account.html",
+        {"form": form, "account": user, "groups": list(groups)},
+        status=400 if request.method == "POST" else 200,
+    )

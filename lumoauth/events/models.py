@@ -29,9 +29,7 @@ class Outcome(models.TextChoices):
 
 class AuditEvent(models.Model):
     # PROTECT: a tenant with history is suspended, never deleted.
-    tenant = models.ForeignKey(
-        "tenants.Tenant", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    tenant = models.ForeignKey("tenants.Tenant", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     occurred_at = models.DateTimeField(auto_now_add=True)
     action = models.CharField(max_length=80)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.SUCCESS)

@@ -21,8 +21,9 @@ def _check_name_free(group: Group) -> None:
 
 
 @transaction.atomic
-def create_group(tenant: Tenant, name: str, *, description: str = "", external_id: str = "",
-                 actor: Ref | None = None, request=None) -> Group:
+def create_group(
+    tenant: Tenant, name: str, *, description: str = "", external_id: str = "", actor: Ref | None = None, request=None
+) -> Group:
     group = Group(tenant=tenant, name=name, description=description, external_id=external_id)
     group.full_clean(validate_constraints=False)
     _check_name_free(group)
@@ -48,8 +49,14 @@ def update_group(group: Group, *, actor: Ref | None = None, request=None, **chan
     group.full_clean(validate_constraints=False)
     _check_name_free(group)
     group.save()
-    record("group.updated", tenant=group.tenant, actor=actor, request=request, target=group_ref(group),
-           details={"fields": changed})
+    record(
+        "group.updated",
+        tenant=group.tenant,
+        actor=actor,
+        request=request,
+        target=group_ref(group),
+        details={"fields": changed},
+    )
     return group
 
 
@@ -71,8 +78,14 @@ def add_member(group: Group, user: User, *, actor: Ref | None = None, request=No
     _same_tenant(group, user)
     _, created = Membership.objects.get_or_create(group=group, user=user)
     if created:
-        record("membership.added", tenant=group.tenant, actor=actor, request=request,
-               target=group_ref(group), details={"user": asdict(user_ref(user))})
+        record(
+            "membership.added",
+            tenant=group.tenant,
+            actor=actor,
+            request=request,
+            target=group_ref(group),
+            details={"user": asdict(user_ref(user))},
+        )
     return created
 
 
@@ -82,6 +95,12 @@ def remove_member(group: Group, user: User, *, actor: Ref | None = None, request
     _same_tenant(group, user)
     deleted, _ = Membership.objects.filter(group=group, user=user).delete()
     if deleted:
-        record("membership.removed", tenant=group.tenant, actor=actor, request=request,
-               target=group_ref(group), details={"user": asdict(user_ref(user))})
+        record(
+            "membership.removed",
+            tenant=group.tenant,
+            actor=actor,
+            request=request,
+            target=group_ref(group),
+            details={"user": asdict(user_ref(user))},
+        )
     return bool(deleted)

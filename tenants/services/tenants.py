@@ -16,8 +16,14 @@ def create_tenant(slug: str, name: str, *, actor: Ref | None = None, request=Non
     tenant = Tenant(slug=slug, name=name, settings=settings or {})
     tenant.full_clean()
     tenant.save()
-    record("tenant.created", tenant=tenant, actor=actor, request=request, target=tenant_ref(tenant),
-           details={"slug": slug, "name": name})
+    record(
+        "tenant.created",
+        tenant=tenant,
+        actor=actor,
+        request=request,
+        target=tenant_ref(tenant),
+        details={"slug": slug, "name": name},
+    )
     return tenant
 
 
@@ -44,6 +50,12 @@ def update_tenant(tenant: Tenant, *, actor: Ref | None = None, request=None, **c
         setattr(tenant, field, value)
     tenant.full_clean()
     tenant.save()
-    record("tenant.updated", tenant=tenant, actor=actor, request=request, target=tenant_ref(tenant),
-           details={"fields": sorted(changes)})
+    record(
+        "tenant.updated",
+        tenant=tenant,
+        actor=actor,
+        request=request,
+        target=tenant_ref(tenant),
+        details={"fields": sorted(changes)},
+    )
     return tenant

@@ -14,9 +14,26 @@ from ..models import Tenant, User
 # Claims and flags an admin (or a provisioning protocol) may set through update_user().
 EDITABLE_FIELDS = frozenset(
     {
-        "username", "email", "email_verified", "name", "given_name", "family_name", "middle_name",
-        "nickname", "preferred_username", "profile", "picture", "website", "gender", "birthdate",
-        "zoneinfo", "locale", "phone_number", "phone_number_verified", "address", "is_tenant_admin",
+        "username",
+        "email",
+        "email_verified",
+        "name",
+        "given_name",
+        "family_name",
+        "middle_name",
+        "nickname",
+        "preferred_username",
+        "profile",
+        "picture",
+        "website",
+        "gender",
+        "birthdate",
+        "zoneinfo",
+        "locale",
+        "phone_number",
+        "phone_number_verified",
+        "address",
+        "is_tenant_admin",
     }
 )
 
@@ -66,16 +83,21 @@ def create_user(
     user.full_clean(exclude=["password"], validate_constraints=False)
     _set_validated_password(user, password)
     _save_unique(user)
-    record("user.created", tenant=tenant, actor=actor, request=request, target=user_ref(user),
-           details={"email": user.email, "is_tenant_admin": user.is_tenant_admin})
+    record(
+        "user.created",
+        tenant=tenant,
+        actor=actor,
+        request=request,
+        target=user_ref(user),
+        details={"email": user.email, "is_tenant_admin": user.is_tenant_admin},
+    )
     return user
 
 
 @transaction.atomic
 def create_operator(username: str, *, email: str = "", password: str | None = None) -> User:
     """A platform operator: no tenant, signs in to Django admin only."""
-    user = User(username=username, email=BaseUserManager.normalize_email(email), is_staff=True,
-                is_superuser=True)
+    user = User(username=username, email=BaseUserManager.normalize_email(email), is_staff=True, is_superuser=True)
     user.full_clean(exclude=["password"], validate_constraints=False)
     _set_validated_password(user, password)
     if User.objects.filter(tenant__isnull=True, username__iexact=username).exists():
@@ -99,8 +121,14 @@ def update_user(user: User, *, actor: Ref | None = None, request=None, **changes
         setattr(user, field, changes[field])
     user.full_clean(exclude=["password"], validate_constraints=False)
     _save_unique(user)
-    record("user.updated", tenant=user.tenant, actor=actor, request=request, target=user_ref(user),
-           details={"fields": changed})
+    record(
+        "user.updated",
+        tenant=user.tenant,
+        actor=actor,
+        request=request,
+        target=user_ref(user),
+        details={"fields": changed},
+    )
     return user
 
 
@@ -121,8 +149,13 @@ def set_active(user: User, active: bool, *, actor: Ref | None = None, request=No
         return user
     user.is_active = active
     user.save(update_fields=["is_active", "updated_at"])
-    record("user.activated" if active else "user.deactivated", tenant=user.tenant, actor=actor,
-           request=request, target=user_ref(user))
+    record(
+        "user.activated" if active else "user.deactivated",
+        tenant=user.tenant,
+        actor=actor,
+        request=request,
+        target=user_ref(user),
+    )
     return user
 
 

@@ -31,22 +31,40 @@ def sign_in_with_password(request, tenant: Tenant, identifier: str, password: st
     attempted = Ref("identifier", "", identifier[:255])
     wait = throttle.retry_after(keys)
     if wait:
-        record("login.failed", tenant=tenant, request=request, outcome=Outcome.DENIED, target=attempted,
-               details={"reason": "throttled", "method": "password"})
+        record(
+            "login.failed",
+            tenant=tenant,
+            request=request,
+            outcome=Outcome.DENIED,
+            target=attempted,
+            details={"reason": "throttled", "method": "password"},
+        )
         return SignInResult(error=THROTTLED, retry_after=wait)
 
     user = authenticate(request, username=identifier, password=password, tenant=tenant)
     if user is None:
         throttle.record_failure(keys)
-        record("login.failed", tenant=tenant, request=request, outcome=Outcome.FAILURE, target=attempted,
-               details={"reason": "invalid_credentials", "method": "password"})
+        record(
+            "login.failed",
+            tenant=tenant,
+            request=request,
+            outcome=Outcome.FAILURE,
+            target=attempted,
+            details={"reason": "invalid_credentials", "method": "password"},
+        )
         return SignInResult(error=GENERIC_FAILURE)
 
     throttle.clear_account(keys)
     with transaction.atomic():
         session.sign_in(request, tenant, user, amr=["pwd"])
-        record("login.succeeded", tenant=tenant, request=request, actor=user_ref(user), target=user_ref(user),
-               details={"method": "password"})
+        record(
+            "login.succeeded",
+            tenant=tenant,
+            request=request,
+            actor=user_ref(user),
+            target=user_ref(user),
+            details={"method": "password"},
+        )
     return SignInResult(user=user)
 
 

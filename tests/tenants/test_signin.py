@@ -60,12 +60,8 @@ def test_no_user_enumeration(client, tenant, make_user, sign_in):
     assert wrong_password.status_code == unknown_user.status_code == deactivated.status_code == 200
     assert b"Incorrect username, email or password." in wrong_password.content
     # Same page for all three apart from the identifier echoed back into the form.
-    assert _failure_body(wrong_password).replace(b"alice", b"X") == _failure_body(unknown_user).replace(
-        b"nobody", b"X"
-    )
-    assert _failure_body(deactivated).replace(b"carol", b"X") == _failure_body(unknown_user).replace(
-        b"nobody", b"X"
-    )
+    assert _failure_body(wrong_password).replace(b"alice", b"X") == _failure_body(unknown_user).replace(b"nobody", b"X")
+    assert _failure_body(deactivated).replace(b"carol", b"X") == _failure_body(unknown_user).replace(b"nobody", b"X")
     failures = AuditEvent.objects.filter(action="login.failed", outcome="failure")
     assert failures.count() == 3
     assert client.get("/t/acme/account").status_code == 302
@@ -104,8 +100,9 @@ def test_csrf_token_from_page_is_accepted(tenant, make_user):
     strict = Client(enforce_csrf_checks=True)
     page = strict.get("/t/acme/login")
     token = page.context["csrf_token"]
-    response = strict.post("/t/acme/login", {"identifier": "alice", "password": PASSWORD,
-                                             "csrfmiddlewaretoken": str(token)})
+    response = strict.post(
+        "/t/acme/login", {"identifier": "alice", "password": PASSWORD, "csrfmiddlewaretoken": str(token)}
+    )
     assert response.status_code == 302
 
 
@@ -114,8 +111,10 @@ def test_password_change_ends_other_sessions_but_keeps_this_one(tenant, make_use
     mine, other = Client(), Client()
     sign_in(mine, tenant, "alice")
     sign_in(other, tenant, "alice")
-    response = mine.post("/t/acme/account", {"current_password": PASSWORD, "new_password": "a-brand-new-secret",
-                                             "confirm_password": "a-brand-new-secret"})
+    response = mine.post(
+        "/t/acme/account",
+        {"current_password": PASSWORD, "new_password": "a-brand-new-secret", "confirm_password": "a-brand-new-secret"},
+    )
     assert response.status_code == 302
     assert mine.get("/t/acme/account").status_code == 200
     assert other.get("/t/acme/account").status_code == 302
@@ -126,11 +125,14 @@ def test_password_change_ends_other_sessions_but_keeps_this_one(tenant, make_use
 def test_password_change_rejects_wrong_current_and_weak_new(client, tenant, make_user, sign_in):
     make_user(tenant, "alice")
     sign_in(client, tenant, "alice")
-    wrong = client.post("/t/acme/account", {"current_password": "nope", "new_password": "a-brand-new-secret",
-                                            "confirm_password": "a-brand-new-secret"})
+    wrong = client.post(
+        "/t/acme/account",
+        {"current_password": "nope", "new_password": "a-brand-new-secret", "confirm_password": "a-brand-new-secret"},
+    )
     assert wrong.status_code == 400 and b"That is not your current password." in wrong.content
-    weak = client.post("/t/acme/account", {"current_password": PASSWORD, "new_password": "12345",
-                                           "confirm_password": "12345"})
+    weak = client.post(
+        "/t/acme/account", {"current_password": PASSWORD, "new_password": "12345", "confirm_password": "12345"}
+    )
     assert weak.status_code == 400 and b"too short" in weak.content
 
 

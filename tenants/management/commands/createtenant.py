@@ -27,8 +27,15 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():
                 tenant = create_tenant(slug, name, actor=actor)
-                create_user(tenant, admin_username, email=admin_email, password=password,
-                            is_tenant_admin=True, email_verified=False, actor=actor)
+                create_user(
+                    tenant,
+                    admin_username,
+                    email=admin_email,
+                    password=password,
+                    is_tenant_admin=True,
+                    email_verified=False,
+                    actor=actor,
+                )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         self.stdout.write(f"Created tenant {slug!r} ({name}).")

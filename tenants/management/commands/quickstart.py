@@ -16,10 +16,24 @@ DEMO_SLUG = "demo"
 DEMO_NAME = "Demo Organization"
 DEMO_GROUP = "Staff"
 DEMO_USERS = [
-    {"username": "admin", "password": "demo-admin-password", "role": "tenant_admin",
-     "email": "admin@demo.example", "name": "Ada Admin", "given_name": "Ada", "family_name": "Admin"},
-    {"username": "alice", "password": "demo-alice-password", "role": "user",
-     "email": "alice@demo.example", "name": "Alice Example", "given_name": "Alice", "family_name": "Example"},
+    {
+        "username": "admin",
+        "password": "demo-admin-password",
+        "role": "tenant_admin",
+        "email": "admin@demo.example",
+        "name": "Ada Admin",
+        "given_name": "Ada",
+        "family_name": "Admin",
+    },
+    {
+        "username": "alice",
+        "password": "demo-alice-password",
+        "role": "user",
+        "email": "alice@demo.example",
+        "name": "Alice Example",
+        "given_name": "Alice",
+        "family_name": "Example",
+    },
 ]
 ACTOR = Ref("system", "", "manage.py quickstart")
 
@@ -36,9 +50,16 @@ def ensure_demo() -> Tenant:
         user = User.objects.filter(tenant=tenant, username=spec["username"]).first()
         if user is None:
             user = create_user(
-                tenant, spec["username"], email=spec["email"], password=spec["password"], actor=ACTOR,
-                name=spec["name"], given_name=spec["given_name"], family_name=spec["family_name"],
-                email_verified=True, is_tenant_admin=spec["role"] == "tenant_admin",
+                tenant,
+                spec["username"],
+                email=spec["email"],
+                password=spec["password"],
+                actor=ACTOR,
+                name=spec["name"],
+                given_name=spec["given_name"],
+                family_name=spec["family_name"],
+                email_verified=True,
+                is_tenant_admin=spec["role"] == "tenant_admin",
             )
         elif not user.check_password(spec["password"]):
             set_password(user, spec["password"], actor=ACTOR)

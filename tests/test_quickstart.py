@@ -1,0 +1,70 @@
+import json
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from lumoauth.events.models import AuditEvent
+from tenants.models import Group, Tenant, User
+
+pytestmark = pytest.mark.django_db
+
+
+def run_json(capsys) -> dict:
+    call_command("quickstart", "--json")
+    return json.loads(capsys.readouterr().out)
+
+
+def snapshot():
+    return (
+        Tenant.objects.count(),
+        User.objects.count(),
+        Group.objects.count(),
+        AuditEvent.objects.count(),
+        sorted(User.objects.values_list("username", "sub", "password")),
+    )
+
+
+def test_quickstart_json_shape(capsys, settings):
+    settings.LUMOAUTH_BASE_URL = "https://id.example.com"
+    info = run_json(capsys)
+    assert info["base_url"] == "https://id.example.com"
+    assert info["tenant"] == "demo"
+    assert info["issuer"] == "https://id.example.com/t/demo/api/v1"
+    assert {u["role"] for u in info["users"]} == {"tenant_admin", "user"}
+    assert info["clients"] == []
+
+
+def test_quickstart_twice_gives_the_same_result(capsys):
+    first = run_json(capsys)
+    before = snapshot()
+    second = run_json(capsys)
+    assert first == second
+    assert snapshot() == before
+
+
+def test_quickstart_users_can_sign_in(capsys):
+    info = run_json(capsys)
+    for user in info["users"]:
+        client = Client()
+        response = client.post("/t/demo/login", {"identifier": user["username"], "password": user["password"]})
+        assert response.status_code == 302, user
+        account = client.get("/t/demo/account")
+        assert (b"Administrator" in account.content) == (user["role"] == "tenant_admin")
+
+
+def test_quickstart_repairs_a_changed_password(capsys):
+    from tenants.services.users import set_password
+
+    info = run_json(capsys)
+    alice = User.objects.get(tenant__slug="demo", username="alice")
+    set_password(alice, "somebody-changed-it")
+    run_json(capsys)
+    alice.refresh_from_db()
+    assert alice.check_password(next(u["password"] for u in info["users"] if u["username"] == "alice"))
+
+
+def test_quickstart_prints_how_to_sign_in(capsys):
+    call_command("quickstart")
+    out = capsys.readouterr().out
+    assert "/t/demo/login" in out and "admin" in out and "alice" in out
