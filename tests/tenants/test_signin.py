@@ -154,3 +154,9 @@ def test_orgs_alias_serves_the_same_tenant(client, tenant, make_user, sign_in):
     response = sign_in(client, tenant, "alice", prefix="orgs")
     assert response.status_code == 302 and response["Location"] == "/orgs/acme/account"
     assert client.get("/t/acme/account").status_code == 200
+
+
+def test_passwords_are_hashed_with_argon2(tenant, make_user):
+    user = make_user(tenant, "alice")
+    assert user.password.startswith("argon2$argon2id$")
+    assert PASSWORD not in user.password
