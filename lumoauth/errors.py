@@ -6,7 +6,7 @@ from django.http import HttpResponse, JsonResponse
 from django.template import loader
 
 # API surfaces under a tenant: OAuth/OIDC (api/v1) and SCIM answer in JSON.
-_API_PATH = re.compile(r"^/(?:t|orgs)/[^/]+/(?:api|scim)/")
+_API_PATH = re.compile(r"^/(?:(?:t|orgs)/[^/]+/(?:api|scim)/|\.well-known/)")
 
 _TITLES = {
     400: ("Bad request", "The request could not be understood."),

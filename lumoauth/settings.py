@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "oauth2_provider",
     "lumoauth.events",
     "tenants",
     "oauth",
@@ -120,8 +121,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "tenants.User"
 AUTHENTICATION_BACKENDS = ["tenants.backends.DirectoryBackend"]
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",  # user passwords
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    # Client secrets are 256-bit random values: a keyed fast hash, not a password hash (DESIGN.md).
+    "oauth.client_secrets.HMACClientSecretHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -130,7 +133,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # Usernames are unique per tenant, not globally; DirectoryBackend scopes every lookup.
-SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+SILENCED_SYSTEM_CHECKS = [
+    "auth.W004",
+    # PKCE is required per client - always for public clients (RFC 9700 §2.1.1) - by
+    # oauth.server.validator.is_pkce_required, not by DOT's global PKCE_REQUIRED switch.
+    "oauth2_provider.W010",
+]
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
@@ -191,12 +199,58 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it to exist
 # Without collectstatic (local runs, tests) WhiteNoise serves straight from the finders.
 WHITENOISE_USE_FINDERS = True
 
+# OAuth 2.0 / OpenID Connect on django-oauth-toolkit, with tenant-owned swapped models.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth.Client"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth.RefreshToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth.IDToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth.Grant"
+OAUTH2_PROVIDER_DEVICE_GRANT_MODEL = "oauth.DeviceGrant"
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_SERVER_CLASS": "oauth.server.oauthlib_server.TenantServer",
+    "OAUTH2_VALIDATOR_CLASS": "oauth.server.validator.TenantOAuth2Validator",
+    "OAUTH2_BACKEND_CLASS": "oauth.server.core.TenantOAuthLibCore",
+    "SCOPES_BACKEND_CLASS": "oauth.scopes.TenantScopes",
+    "SCOPES": {"openid": "Sign you in"},  # the real catalogue is per tenant (oauth.scopes)
+    "ACCESS_TOKEN_GENERATOR": "oauth.tokens.access_tokens.generate_access_token",
+    "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
+    "CLIENT_SECRET_HASHER": "lumoauth_hmac_sha256",
+    # RFC 6749 §4.1.2: codes are short-lived; 10 minutes is the maximum it recommends.
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 600,
+    "ROTATE_REFRESH_TOKEN": True,
+    # RFC 9700 §4.14.2: a refresh token used twice revokes its whole family.
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "PKCE_REQUIRED": False,  # decided per client in the validator: required for public clients
+    # http redirect URIs are accepted for loopback hosts only (RFC 8252 §7.3), per client:
+    # oauth.models.Client.get_allowed_schemes and oauth.services.clients.check_consistency.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+}
+
 # Sign-in throttling: failures counted per account and per client IP in the cache.
 LUMOAUTH_SIGNIN_MAX_FAILURES_PER_ACCOUNT = int(os.environ.get("LUMOAUTH_SIGNIN_MAX_FAILURES_PER_ACCOUNT", "5"))
 LUMOAUTH_SIGNIN_MAX_FAILURES_PER_IP = int(os.environ.get("LUMOAUTH_SIGNIN_MAX_FAILURES_PER_IP", "20"))
 LUMOAUTH_SIGNIN_FAILURE_WINDOW = int(os.environ.get("LUMOAUTH_SIGNIN_FAILURE_WINDOW", "900"))
 # Trust X-Forwarded-For from this many proxies in front of the app (0: use REMOTE_ADDR).
 LUMOAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("LUMOAUTH_TRUSTED_PROXY_COUNT", "0"))
+
+# Per-tenant signing keys (docs/signing-keys.md). The key-encryption key protects the private keys
+# at rest: url-safe base64 of 32 bytes. Unset, it is derived from SECRET_KEY (development only;
+# `check --deploy` warns, lumoauth.W001).
+LUMOAUTH_KEY_ENCRYPTION_KEY = os.environ.get("LUMOAUTH_KEY_ENCRYPTION_KEY", "")
+# The longest lifetime, in seconds, of anything a signing key signs (tokens are capped at it): a
+# retired key stays published this long after it stops signing.
+LUMOAUTH_SIGNED_TOKEN_MAX_LIFETIME = int(os.environ.get("LUMOAUTH_SIGNED_TOKEN_MAX_LIFETIME", "86400"))
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {

@@ -3,17 +3,26 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from oauth.endpoints import discovery
+
 from . import views
 
 # Each app adds its tenant-scoped URLs here; TenantMiddleware turns <tenant_slug> into request.tenant.
 tenant_patterns = [
     path("", include("tenants.urls")),
+    path("", include("oauth.urls")),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # RFC 8414 §3.1: metadata of an issuer with a path lives at /.well-known/<name>/<issuer path>.
+    path(
+        ".well-known/oauth-authorization-server/t/<slug:tenant_slug>/api/v1",
+        discovery.openid_configuration,
+        name="rfc8414-metadata",
+    ),
     path("t/<slug:tenant_slug>/", include((tenant_patterns, "tenant"), namespace="tenant")),
     path("orgs/<slug:tenant_slug>/", include((tenant_patterns, "tenant"), namespace="tenant-alias")),
 ]

@@ -3,3 +3,7 @@ from django.apps import AppConfig
 
 class OauthConfig(AppConfig):
     name = "oauth"
+    verbose_name = "OAuth 2.0 and OpenID Connect"
+
+    def ready(self) -> None:
+        from . import quickstart  # noqa: F401  (registers the demo clients)

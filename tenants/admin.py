@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 
 from lumoauth.events.api import user_ref
 
-from .models import Group, Tenant, User
+from .models import Group, SigningKey, Tenant, User
 from .services.tenants import create_tenant, set_tenant_status, update_tenant
 
 
@@ -72,3 +72,26 @@ class GroupAdmin(ReadOnlyAdmin):
     list_display = ("name", "tenant")
     list_filter = ("tenant",)
     search_fields = ("name",)
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(ReadOnlyAdmin):
+    """Keys are rotated with `manage.py rotatekeys`; the admin shows public facts only."""
+
+    list_display = ("tenant", "kid", "alg", "state", "created_at")
+    list_filter = ("alg", "tenant")
+    search_fields = ("kid", "tenant__slug")
+    list_select_related = ("tenant",)
+    # An explicit field list, so the encrypted private key is never rendered, not even as bytes.
+    fields = (
+        "tenant",
+        "kid",
+        "alg",
+        "state",
+        "public_jwk",
+        "created_at",
+        "activated_at",
+        "retired_at",
+        "unpublish_after",
+    )
+    readonly_fields = fields

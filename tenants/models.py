@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from .signing_keys.models import SigningKey  # noqa: F401  (lives in its own package; imported so Django sees it)
+
 slug_validator = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
     "Use 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit.",

@@ -32,7 +32,11 @@ def test_quickstart_json_shape(capsys, settings):
     assert info["tenant"] == "demo"
     assert info["issuer"] == "https://id.example.com/t/demo/api/v1"
     assert {u["role"] for u in info["users"]} == {"tenant_admin", "user"}
-    assert info["clients"] == []
+    clients = {c["client_id"]: c for c in info["clients"]}
+    assert set(clients) == {"demo-web", "demo-spa", "demo-service"}
+    assert clients["demo-web"]["grant_types"] == ["authorization_code", "refresh_token"]
+    assert clients["demo-spa"]["client_secret"] is None and clients["demo-spa"]["token_endpoint_auth_method"] == "none"
+    assert clients["demo-service"]["grant_types"] == ["client_credentials"]
 
 
 def test_quickstart_twice_gives_the_same_result(capsys):

@@ -1,5 +1,6 @@
 """Settings come from the environment; a production environment passes `check --deploy`."""
 
+import base64
 import json
 import os
 import subprocess
@@ -13,13 +14,21 @@ PRINT = (
     "'eager': s.CELERY_TASK_ALWAYS_EAGER, 'hosts': s.ALLOWED_HOSTS, 'secure': s.SESSION_COOKIE_SECURE}))"
 )
 
+# Variables of the surrounding environment (CI's database, a developer's KEK) that would leak into
+# the subprocess and change what these tests observe.
+DEPLOYMENT_VARIABLES = {
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "LUMOAUTH_BASE_URL",
+    "LUMOAUTH_KEY_ENCRYPTION_KEY",
+}
+
 
 def run(env_overrides: dict, *args: str) -> subprocess.CompletedProcess:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "LUMOAUTH_BASE_URL"}
-    }
+    env = {k: v for k, v in os.environ.items() if k not in DEPLOYMENT_VARIABLES}
     env.update(env_overrides)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
@@ -58,20 +67,31 @@ def test_production_environment(tmp_path):
     assert values["secure"] is True
 
 
+PRODUCTION = {
+    "LUMOAUTH_BASE_URL": "https://id.example.com",
+    "SECRET_KEY": "k3y-" + "Zq9!x" * 12,
+    "ALLOWED_HOSTS": "id.example.com",
+    "LUMOAUTH_KEY_ENCRYPTION_KEY": base64.urlsafe_b64encode(bytes(range(32))).decode(),
+}
+
+
 def test_check_deploy_passes_in_production(tmp_path):
-    result = run(
-        {
-            "LUMOAUTH_VAR_DIR": str(tmp_path),
-            "LUMOAUTH_BASE_URL": "https://id.example.com",
-            "SECRET_KEY": "k3y-" + "Zq9!x" * 12,
-            "ALLOWED_HOSTS": "id.example.com",
-        },
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-    )
+    result = run({"LUMOAUTH_VAR_DIR": str(tmp_path), **PRODUCTION}, "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_warns_without_a_key_encryption_key(tmp_path):
+    env = {"LUMOAUTH_VAR_DIR": str(tmp_path), **PRODUCTION}
+    del env["LUMOAUTH_KEY_ENCRYPTION_KEY"]  # private keys would be encrypted under a SECRET_KEY derivative
+    result = run(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode != 0
+    assert "lumoauth.W001" in result.stdout + result.stderr
+
+
+def test_check_refuses_a_malformed_key_encryption_key(tmp_path):
+    result = run({"LUMOAUTH_VAR_DIR": str(tmp_path), "LUMOAUTH_KEY_ENCRYPTION_KEY": "too-short"}, "check")
+    assert result.returncode != 0
+    assert "lumoauth.E001" in result.stdout + result.stderr
 
 
 def test_check_deploy_fails_with_debug_on(tmp_path):

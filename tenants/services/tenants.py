@@ -5,6 +5,7 @@ from django.db import transaction
 from lumoauth.events.api import Ref, record
 
 from ..models import Tenant
+from ..signing_keys.service import ensure_keys
 
 
 def tenant_ref(tenant: Tenant) -> Ref:
@@ -24,6 +25,8 @@ def create_tenant(slug: str, name: str, *, actor: Ref | None = None, request=Non
         target=tenant_ref(tenant),
         details={"slug": slug, "name": name},
     )
+    # Keys from the start: the tenant's JWKS is never empty and its first token needs no key creation.
+    ensure_keys(tenant, actor=actor, request=request)
     return tenant
 
 

@@ -94,6 +94,8 @@ def test_directory_changes_are_recorded(tenant):
     delete_user(user)
     assert actions(tenant) == [
         "tenant.created",
+        "signing_key.created",  # the tenant's active key
+        "signing_key.created",  # and its next key
         "user.created",
         "user.updated",
         "group.created",
@@ -114,8 +116,15 @@ def test_tenant_lifecycle_is_recorded():
     tenant = create_tenant("initech", "Initech", actor=Ref("operator", "1", "root"))
     set_tenant_status(tenant, Tenant.Status.SUSPENDED)
     set_tenant_status(tenant, Tenant.Status.ACTIVE)
-    assert actions(tenant) == ["tenant.created", "tenant.suspended", "tenant.activated"]
+    assert actions(tenant) == [
+        "tenant.created",
+        "signing_key.created",
+        "signing_key.created",
+        "tenant.suspended",
+        "tenant.activated",
+    ]
     assert AuditEvent.objects.get(action="tenant.created").actor_label == "root"
+    assert {e.actor_label for e in AuditEvent.objects.filter(action="signing_key.created")} == {"root"}
 
 
 def test_sign_in_events_name_tenant_actor_and_ip(client, tenant, make_user, sign_in):

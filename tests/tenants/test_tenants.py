@@ -51,7 +51,8 @@ def test_createtenant_prints_a_working_password(capsys):
     assert admin.is_tenant_admin and admin.email == "boss@initech.example"
     response = Client().post("/t/initech/login", {"identifier": "boss@initech.example", "password": password})
     assert response.status_code == 302
-    assert list(AuditEvent.objects.filter(tenant__slug="initech").values_list("action", flat=True))[::-1][:3] == [
+    events = AuditEvent.objects.filter(tenant__slug="initech").exclude(action__startswith="signing_key.")
+    assert list(events.values_list("action", flat=True))[::-1][:3] == [
         "tenant.created",
         "user.created",
         "login.succeeded",

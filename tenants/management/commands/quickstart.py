@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from lumoauth.events.api import Ref
+from lumoauth.quickstart import contributions
 from lumoauth.urls_public import base_url
 from tenants.models import Tenant, User
 from tenants.services.groups import add_member, create_group
@@ -88,7 +89,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         with transaction.atomic():
             tenant = ensure_demo()
-        info = describe(tenant)
+            info = describe(tenant)
+            for contribute in contributions():
+                contribute(tenant, info)
         if options["json"]:
             self.stdout.write(json.dumps(info, indent=2))
             return
@@ -97,3 +100,6 @@ class Command(BaseCommand):
         for user in info["users"]:
             self.stdout.write(f"    {user['role']:<13} {user['username']} / {user['password']}")
         self.stdout.write(f"  Issuer      {info['issuer']}")
+        for client in info["clients"]:
+            secret = f" / {client['client_secret']}" if client["client_secret"] else ""
+            self.stdout.write(f"  Client      {client['client_id']}{secret}  ({', '.join(client['grant_types'])})")

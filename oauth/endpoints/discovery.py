@@ -1,0 +1,79 @@
+"""OpenID Provider metadata (OIDC Discovery 1.0 §3) and RFC 8414 authorization-server metadata,
+listing exactly what this server implements; and the tenant's JWKS."""
+
+from django.core.cache import cache
+from django.http import JsonResponse
+from django.views.decorators.http import require_GET
+
+from tenants.signing_keys.api import jwks, signing_key
+
+from .. import claims, scopes
+from ..issuer import ENDPOINTS, issuer_for
+
+METADATA_MAX_AGE = 300
+JWKS_MAX_AGE = 300
+JWKS_CACHE_SECONDS = 30  # a new "next" key appears within this; it does not sign until rotated in
+ASSERTION_ALGS = ["RS256", "PS256", "ES256"]
+IMPLEMENTED_ENDPOINTS = [
+    "authorization_endpoint",
+    "token_endpoint",
+    "userinfo_endpoint",
+    "jwks_uri",
+    "introspection_endpoint",
+    "revocation_endpoint",
+]
+
+
+def provider_metadata(tenant, request=None) -> dict:
+    issuer = issuer_for(tenant, request)
+    auth_methods = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+    document = {"issuer": issuer}
+    document.update({name: f"{issuer}/{ENDPOINTS[name]}" for name in IMPLEMENTED_ENDPOINTS})
+    document.update(
+        {
+            "scopes_supported": list(scopes.catalogue(tenant)),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": [signing_key(tenant).alg],
+            "token_endpoint_auth_methods_supported": auth_methods + ["none"],
+            "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+            "introspection_endpoint_auth_methods_supported": auth_methods,
+            "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+            "revocation_endpoint_auth_methods_supported": auth_methods + ["none"],
+            "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+            "code_challenge_methods_supported": ["S256"],
+            "claims_supported": claims.SUPPORTED_CLAIMS,
+            "claims_parameter_supported": False,
+            "request_parameter_supported": False,
+            "request_uri_parameter_supported": False,
+            "authorization_response_iss_parameter_supported": True,
+            "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        }
+    )
+    return document
+
+
+def _cached_json(key: str, build, max_age: int, ttl: int) -> JsonResponse:
+    document = cache.get(key)
+    if document is None:
+        document = build()
+        cache.set(key, document, ttl)
+    response = JsonResponse(document)
+    response["Cache-Control"] = f"public, max-age={max_age}"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+def openid_configuration(request):
+    tenant = request.tenant
+    key = f"oidc-metadata:{tenant.pk}:{issuer_for(tenant, request)}"
+    return _cached_json(key, lambda: provider_metadata(tenant, request), METADATA_MAX_AGE, METADATA_MAX_AGE)
+
+
+@require_GET
+def jwks_document(request):
+    tenant = request.tenant
+    return _cached_json(f"jwks:{tenant.pk}", lambda: jwks(tenant), JWKS_MAX_AGE, JWKS_CACHE_SECONDS)

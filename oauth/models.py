@@ -1,0 +1,178 @@
+"""django-oauth-toolkit's models, swapped for tenant-owned ones.
+
+Every row carries `tenant`; every lookup in oauth.server.validator filters on the tenant of the URL,
+so a client, code or token of tenant A presented to tenant B is simply unknown there.
+"""
+
+from django.conf import settings
+from django.db import models
+from oauth2_provider.models import (
+    AbstractAccessToken,
+    AbstractApplication,
+    AbstractDeviceGrant,
+    AbstractGrant,
+    AbstractIDToken,
+    AbstractRefreshToken,
+    ApplicationManager,
+)
+
+DEFAULT_ACCESS_TOKEN_LIFETIME = 3600
+DEFAULT_REFRESH_TOKEN_LIFETIME = 30 * 24 * 3600
+
+
+class GrantType(models.TextChoices):
+    AUTHORIZATION_CODE = "authorization_code", "Authorization code"
+    REFRESH_TOKEN = "refresh_token", "Refresh token"
+    CLIENT_CREDENTIALS = "client_credentials", "Client credentials"
+
+
+class TokenFormat(models.TextChoices):
+    JWT = "jwt", "JWT (RFC 9068)"
+    OPAQUE = "opaque", "Opaque"
+
+
+class AuthMethod(models.TextChoices):
+    CLIENT_SECRET_BASIC = "client_secret_basic"
+    CLIENT_SECRET_POST = "client_secret_post"
+    PRIVATE_KEY_JWT = "private_key_jwt"
+    NONE = "none"
+
+
+# DOT keeps one grant type per application; ours keep a list, and this maps the list's first entry
+# onto DOT's field, which DOT's own code still reads in places (admin, validation of redirect URIs).
+DOT_GRANT_TYPE = {
+    GrantType.AUTHORIZATION_CODE: AbstractApplication.GRANT_AUTHORIZATION_CODE,
+    GrantType.REFRESH_TOKEN: AbstractApplication.GRANT_AUTHORIZATION_CODE,
+    GrantType.CLIENT_CREDENTIALS: AbstractApplication.GRANT_CLIENT_CREDENTIALS,
+}
+
+
+class ClientManager(ApplicationManager):
+    def get_by_natural_key(self, client_id):
+        return self.get(client_id=client_id)
+
+
+class Client(AbstractApplication):
+    """An OAuth 2.0 client of one tenant."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="oauth_clients")
+    grant_types = models.JSONField(default=list)
+    token_endpoint_auth_method = models.CharField(
+        max_length=32, choices=AuthMethod.choices, default=AuthMethod.CLIENT_SECRET_BASIC
+    )
+    token_format = models.CharField(max_length=8, choices=TokenFormat.choices, default=TokenFormat.JWT)
+    access_token_lifetime = models.PositiveIntegerField(default=DEFAULT_ACCESS_TOKEN_LIFETIME)
+    refresh_token_lifetime = models.PositiveIntegerField(default=DEFAULT_REFRESH_TOKEN_LIFETIME)
+    # The scopes this client may ask for (space-separated); empty means the tenant's standard set.
+    allowed_scopes = models.TextField(blank=True)
+    # First-party clients may skip the consent page (DOT's skip_authorization).
+    # For private_key_jwt (RFC 7523): the client's public keys, inline or by URL.
+    jwks = models.JSONField(default=dict, blank=True)
+    jwks_uri = models.URLField(blank=True)
+    # Registration (RFC 7591/7592): the whole metadata as registered, and the hashed access token.
+    registration_metadata = models.JSONField(default=dict, blank=True)
+    registration_access_token_hash = models.CharField(max_length=128, blank=True)
+
+    objects = ClientManager()
+
+    class Meta(AbstractApplication.Meta):
+        swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
+        indexes = [models.Index(fields=["tenant", "client_id"], name="client_tenant_client_id")]
+
+    @property
+    def is_public(self) -> bool:
+        return self.client_type == self.CLIENT_PUBLIC
+
+    def get_allowed_schemes(self) -> list[str]:
+        # http only ever passes check_consistency for loopback redirect URIs (RFC 8252 §7.3).
+        return ["https", "http"]
+
+    def allows_grant_type(self, *grant_types) -> bool:
+        # Accept both our names and DOT's constants.
+        names = {name for name, dot in DOT_GRANT_TYPE.items() if dot in grant_types} | set(grant_types)
+        return bool(names & set(self.grant_types))
+
+    def scope_list(self) -> list[str]:
+        return self.allowed_scopes.split()
+
+
+class Grant(AbstractGrant):
+    """An authorization code. Kept after use (`used_at`) so a replayed code can revoke what it issued."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    used_at = models.DateTimeField(null=True, blank=True)
+    auth_time = models.PositiveBigIntegerField(null=True, blank=True)
+    amr = models.JSONField(default=list, blank=True)
+
+    class Meta(AbstractGrant.Meta):
+        swappable = "OAUTH2_PROVIDER_GRANT_MODEL"
+
+
+class AccessToken(AbstractAccessToken):
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    # The authorization code this token came from, to revoke it when the code is replayed.
+    grant = models.ForeignKey(Grant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    jti = models.CharField(max_length=64, blank=True, db_index=True)
+    token_format = models.CharField(max_length=8, choices=TokenFormat.choices, default=TokenFormat.OPAQUE)
+
+    class Meta(AbstractAccessToken.Meta):
+        swappable = "OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL"
+
+
+class RefreshToken(AbstractRefreshToken):
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    grant = models.ForeignKey(Grant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    auth_time = models.PositiveBigIntegerField(null=True, blank=True)
+    amr = models.JSONField(default=list, blank=True)
+
+    class Meta(AbstractRefreshToken.Meta):
+        swappable = "OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL"
+
+
+class IDToken(AbstractIDToken):
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+
+    class Meta(AbstractIDToken.Meta):
+        swappable = "OAUTH2_PROVIDER_ID_TOKEN_MODEL"
+
+
+class DeviceGrant(AbstractDeviceGrant):
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+
+    class Meta(AbstractDeviceGrant.Meta):
+        swappable = "OAUTH2_PROVIDER_DEVICE_GRANT_MODEL"
+
+
+class Consent(models.Model):
+    """What a user allowed a client: asked again when the client asks for more."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oauth_consents")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="consents")
+    scopes = models.JSONField(default=list)
+    granted_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "client"], name="consent_user_client")]
+
+    def __str__(self) -> str:
+        return f"{self.user} -> {self.client}: {' '.join(self.scopes)}"
+
+    def covers(self, scopes) -> bool:
+        return set(scopes) <= set(self.scopes)
+
+
+class ApiScope(models.Model):
+    """A scope a tenant defines for its own APIs (beyond the OpenID Connect standard scopes)."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="api_scopes")
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=255)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="api_scope_per_tenant")]
+
+    def __str__(self) -> str:
+        return self.name

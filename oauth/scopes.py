@@ -1,0 +1,50 @@
+"""The scope catalogue of a tenant: the OpenID Connect standard scopes plus the tenant's API scopes.
+
+Descriptions are what the consent page shows, in plain words.
+"""
+
+from oauth2_provider.scopes import BaseScopes
+
+from .models import ApiScope, Client
+
+STANDARD_SCOPES = {
+    "openid": "Sign you in with your account",
+    "profile": "See your name, username, picture and other profile details",
+    "email": "See your email address",
+    "phone": "See your phone number",
+    "address": "See your postal address",
+    "offline_access": "Keep access while you are not using the app",
+}
+
+
+def catalogue(tenant) -> dict[str, str]:
+    scopes = dict(STANDARD_SCOPES)
+    scopes.update(ApiScope.objects.filter(tenant=tenant).values_list("name", "description"))
+    return scopes
+
+
+def allowed_for(client: Client) -> list[str]:
+    """What this client may ask for: its own list if it has one, else the whole catalogue."""
+    everything = catalogue(client.tenant)
+    if client.allowed_scopes.strip():
+        return [s for s in client.scope_list() if s in everything]
+    return list(everything)
+
+
+def describe(tenant, scopes) -> list[tuple[str, str]]:
+    everything = catalogue(tenant)
+    return [(s, everything.get(s, s)) for s in scopes]
+
+
+class TenantScopes(BaseScopes):
+    """django-oauth-toolkit's scope backend, answering per client (and so per tenant)."""
+
+    def get_all_scopes(self):
+        return dict(STANDARD_SCOPES)
+
+    def get_available_scopes(self, application=None, request=None, *args, **kwargs):
+        return allowed_for(application) if application is not None else list(STANDARD_SCOPES)
+
+    def get_default_scopes(self, application=None, request=None, *args, **kwargs):
+        # No scope requested: nothing is granted beyond what the grant implies (RFC 6749 §3.3).
+        return []

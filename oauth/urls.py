@@ -1,0 +1,20 @@
+"""OAuth 2.0 / OpenID Connect endpoints of a tenant, under its issuer path api/v1/."""
+
+from django.urls import path
+
+from .endpoints import authorize, discovery, token
+
+urlpatterns = [
+    path("api/v1/.well-known/openid-configuration", discovery.openid_configuration, name="openid-configuration"),
+    path(
+        "api/v1/.well-known/oauth-authorization-server",
+        discovery.openid_configuration,
+        name="oauth-authorization-server",
+    ),
+    path("api/v1/.well-known/jwks.json", discovery.jwks_document, name="jwks"),
+    path("api/v1/oauth/authorize", authorize.AuthorizeView.as_view(), name="authorize"),
+    path("api/v1/oauth/token", token.TokenView.as_view(), name="token"),
+    path("api/v1/oauth/userinfo", token.UserInfoView.as_view(), name="userinfo"),
+    path("api/v1/oauth/introspect", token.IntrospectView.as_view(), name="introspect"),
+    path("api/v1/oauth/revoke", token.RevokeView.as_view(), name="revoke"),
+]

@@ -1,0 +1,28 @@
+"""Public functions of per-tenant signing keys (see docs/signing-keys.md)."""
+
+from .encryption import KeyDecryptionError
+from .keypairs import ALGORITHMS, DEFAULT_ALG
+from .models import SigningKey
+from .service import (
+    SigningMaterial,
+    ensure_keys,
+    jwks,
+    published_keys,
+    rotate_keys,
+    signing_key,
+    verification_key,
+)
+
+__all__ = [
+    "ALGORITHMS",
+    "DEFAULT_ALG",
+    "KeyDecryptionError",
+    "SigningKey",
+    "SigningMaterial",
+    "ensure_keys",
+    "jwks",
+    "published_keys",
+    "rotate_keys",
+    "signing_key",
+    "verification_key",
+]
