@@ -176,3 +176,23 @@ class ApiScope(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class InitialAccessToken(models.Model):
+    """Guards dynamic client registration (RFC 7591 §3): a tenant admin hands one to a developer.
+    Only a hash of the token is stored; it is shown once when created."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="initial_access_tokens")
+    label = models.CharField(max_length=200, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    clients_registered = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.label or f"initial access token {self.pk}"

@@ -7,8 +7,10 @@ from lumoauth.quickstart import contribute
 
 from .models import AuthMethod, Client, GrantType
 from .services.clients import ClientSpec, create_client
+from .services.registration import create_initial_access_token, initial_access_token_exists
 
 ACTOR = Ref("system", "", "manage.py quickstart")
+DEMO_INITIAL_ACCESS_TOKEN = "demo-initial-access-token-change-me-0123456789"
 DEMO_CLIENTS = [
     (
         "demo-web",
@@ -70,3 +72,11 @@ def demo_clients(tenant, info: dict) -> None:
                 "scope": client.allowed_scopes,
             }
         )
+
+
+@contribute(order=11)
+def demo_initial_access_token(tenant, info: dict) -> None:
+    if not initial_access_token_exists(tenant, DEMO_INITIAL_ACCESS_TOKEN):
+        create_initial_access_token(tenant, label="quickstart", token=DEMO_INITIAL_ACCESS_TOKEN, actor=ACTOR)
+    info["initial_access_token"] = DEMO_INITIAL_ACCESS_TOKEN
+    info["registration_endpoint"] = f"{info['issuer']}/oauth/register"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .endpoints import authorize, discovery, token
+from .endpoints import authorize, discovery, logout, register, token
 
 urlpatterns = [
     path("api/v1/.well-known/openid-configuration", discovery.openid_configuration, name="openid-configuration"),
@@ -17,4 +17,9 @@ urlpatterns = [
     path("api/v1/oauth/userinfo", token.UserInfoView.as_view(), name="userinfo"),
     path("api/v1/oauth/introspect", token.IntrospectView.as_view(), name="introspect"),
     path("api/v1/oauth/revoke", token.RevokeView.as_view(), name="revoke"),
+    path("api/v1/oauth/logout", logout.LogoutView.as_view(), name="end-session"),
+    path("api/v1/oauth/register", register.RegisterView.as_view(), name="register"),
+    path(
+        "api/v1/oauth/register/<str:client_id>", register.ClientConfigurationView.as_view(), name="client-configuration"
+    ),
 ]

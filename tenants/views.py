@@ -34,7 +34,9 @@ def tenant_home(request):
 def login_view(request):
     tenant = request.tenant
     next_url = safe_next(tenant, request.POST.get("next") or request.GET.get("next"))
-    form = SignInForm(request.POST or None, initial={"next": next_url or ""})
+    # OIDC login_hint, passed on by the authorization endpoint, fills in the identifier.
+    hint = request.GET.get("login_hint", "")[:254]
+    form = SignInForm(request.POST or None, initial={"next": next_url or "", "identifier": hint})
     status = 200
     if request.method == "POST" and form.is_valid():
         result = sign_in_with_password(request, tenant, form.cleaned_data["identifier"], form.cleaned_data["password"])

@@ -123,7 +123,9 @@ class AuthorizeView(OAuthLibMixin, View):
 
     @staticmethod
     def client_error(error_class, credentials):
-        return error_class(state=credentials.get("state"), redirect_uri=credentials["redirect_uri"])
+        error = error_class(state=credentials.get("state"))
+        error.redirect_uri = credentials["redirect_uri"]
+        return error
 
     def send_to_sign_in(self, request):
         query = request.GET.copy()

@@ -19,8 +19,10 @@ IMPLEMENTED_ENDPOINTS = [
     "token_endpoint",
     "userinfo_endpoint",
     "jwks_uri",
+    "registration_endpoint",
     "introspection_endpoint",
     "revocation_endpoint",
+    "end_session_endpoint",
 ]
 
 

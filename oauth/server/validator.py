@@ -86,7 +86,9 @@ class TenantOAuth2Validator(OAuth2Validator):
         return grant_type in client.grant_types
 
     def validate_response_type(self, client_id, response_type, client, request, *args, **kwargs):
-        return response_type == "code" and GrantType.AUTHORIZATION_CODE in client.grant_types
+        if response_type != "code":  # hybrid and implicit flows are not offered (RFC 9700 §2.1.2)
+            raise errors.UnsupportedResponseTypeError(request=request)
+        return GrantType.AUTHORIZATION_CODE in client.grant_types
 
     def is_pkce_required(self, client_id, request):
         # RFC 9700 §2.1.1: public clients MUST use PKCE.
