@@ -80,6 +80,6 @@ class UserInfoView(DOTUserInfoView):
     def _create_userinfo_response(self, request):
         response = super()._create_userinfo_response(request)
         response["Cache-Control"] = "no-store"
-        if response.status_code == 200:
+        if response.content:
             response["Content-Type"] = "application/json"
         return response

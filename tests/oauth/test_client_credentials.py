@@ -188,3 +188,40 @@ def test_token_endpoint_rejects_get_and_garbage(tenant, make_client, endpoints):
         timeout=10,
     )
     assert garbage_auth.status_code == 401
+
+
+@pytest.fixture
+def jwks_server(rsa_key):
+    """A real HTTP server publishing the client's public keys, as a jwks_uri would."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    body = json.dumps({"keys": [rsa_key.as_dict(private=False)]}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+    server.shutdown()
+
+
+def test_private_key_jwt_with_jwks_uri(tenant, make_client, endpoints, rsa_key, jwks_server):
+    client = service(tenant, make_client, AuthMethod.PRIVATE_KEY_JWT, jwks_uri=jwks_server)
+    session = OAuth2Session(
+        client.client_id,
+        rsa_key.as_pem(private=True).decode(),
+        token_endpoint_auth_method=PrivateKeyJWT(endpoints["token"], alg="RS256"),
+    )
+    token = session.fetch_token(endpoints["token"], grant_type="client_credentials")
+    verify_jwt(token["access_token"], endpoints["jwks"], sub=client.client_id)
