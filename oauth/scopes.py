@@ -5,6 +5,8 @@ Descriptions are what the consent page shows, in plain words.
 
 from oauth2_provider.scopes import BaseScopes
 
+from lumoauth.memo import TTLMemo
+
 from .models import ApiScope, Client
 
 STANDARD_SCOPES = {
@@ -17,10 +19,19 @@ STANDARD_SCOPES = {
 }
 
 
+# Read on every token request; a new API scope reaches other processes within 10 seconds.
+_api_scopes = TTLMemo(10)
+
+
 def catalogue(tenant) -> dict[str, str]:
-    scopes = dict(STANDARD_SCOPES)
-    scopes.update(ApiScope.objects.filter(tenant=tenant).values_list("name", "description"))
-    return scopes
+    api = _api_scopes.get(
+        tenant.pk, lambda: dict(ApiScope.objects.filter(tenant=tenant).values_list("name", "description"))
+    )
+    return {**STANDARD_SCOPES, **api}
+
+
+def forget_catalogue(tenant) -> None:
+    _api_scopes.forget_changed(tenant.pk)
 
 
 def allowed_for(client: Client) -> list[str]:

@@ -4,7 +4,7 @@ from django.utils.functional import SimpleLazyObject
 
 from lumoauth.errors import error_response
 
-from .models import Tenant
+from .lookup import active_tenant
 from .signin.session import session_user
 
 TENANT_URL_KWARG = "tenant_slug"
@@ -29,7 +29,7 @@ class TenantMiddleware:
         slug = view_kwargs.pop(TENANT_URL_KWARG, None)
         if slug is None:
             return None
-        tenant = Tenant.objects.filter(slug=slug, status=Tenant.Status.ACTIVE).first()
+        tenant = active_tenant(slug)
         if tenant is None:
             return error_response(request, 404, "No such organization.")
         request.tenant = tenant

@@ -5,6 +5,7 @@ import itertools
 import pytest
 from django.core.cache import cache
 
+from lumoauth.memo import clear_all
 from tenants.services.tenants import create_tenant
 from tenants.services.users import create_user
 
@@ -14,10 +15,13 @@ _counter = itertools.count(1)
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    # Throttle counters live in the cache (Redis in CI); every test starts from zero.
+    # Throttle counters live in the cache (Redis in CI), lookups in process memos; every test
+    # starts from zero (the database is rolled back between tests, so memos would be stale).
     cache.clear()
+    clear_all()
     yield
     cache.clear()
+    clear_all()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from django.db import transaction
 
 from lumoauth.events.api import Ref, record
 
+from ..lookup import forget_tenant
 from ..models import Tenant
 from ..signing_keys.service import ensure_keys
 
@@ -38,6 +39,7 @@ def set_tenant_status(tenant: Tenant, status: str, *, actor: Ref | None = None, 
         return tenant
     tenant.status = status
     tenant.save(update_fields=["status", "updated_at"])
+    forget_tenant(tenant.slug)
     action = "tenant.suspended" if status == Tenant.Status.SUSPENDED else "tenant.activated"
     record(action, tenant=tenant, actor=actor, request=request, target=tenant_ref(tenant))
     return tenant
@@ -53,6 +55,7 @@ def update_tenant(tenant: Tenant, *, actor: Ref | None = None, request=None, **c
         setattr(tenant, field, value)
     tenant.full_clean()
     tenant.save()
+    forget_tenant(tenant.slug)
     record(
         "tenant.updated",
         tenant=tenant,

@@ -13,6 +13,7 @@ from django.utils import timezone
 from jwcrypto.jwk import JWK
 
 from lumoauth.events.api import Ref, record
+from lumoauth.memo import TTLMemo
 
 from ..models import Tenant
 from .encryption import decrypt_private_key, encrypt_private_key
@@ -132,6 +133,7 @@ def ensure_keys(tenant: Tenant, alg: str = DEFAULT_ALG, *, actor: Ref | None = N
         # The tenant lost its active key, or someone unpublished it by hand (say, it leaked): the
         # next key, which verifiers may already have, takes over, as in a rotation.
         active, retired = _promote(tenant, alg=alg, actor=actor, request=request)
+        _active_kid.forget_changed(tenant.pk)
         upcoming = _create_key(tenant, active.alg, activated_at=None, actor=actor, request=request)
         _record_rotation(tenant, active, retired, upcoming, actor=actor, request=request)
     if _slot(tenant, NEXT_SLOT) is None:
@@ -153,6 +155,7 @@ def rotate_keys(tenant: Tenant, *, alg: str | None = None, actor: Ref | None = N
         check_alg(alg)
     _lock(tenant)
     promoted, retired = _promote(tenant, alg=alg, actor=actor, request=request)
+    _active_kid.forget_changed(tenant.pk)
     upcoming = _create_key(tenant, alg or promoted.alg, activated_at=None, actor=actor, request=request)
     _record_rotation(tenant, promoted, retired, upcoming, actor=actor, request=request)
     return promoted
@@ -183,12 +186,22 @@ def _record_rotation(
     )
 
 
+# Which key signs, memoised briefly: after a rotation another process may sign a few more seconds
+# with the retiring key, which stays published, so its tokens still verify.
+_active_kid = TTLMemo(10)
+
+
+def _active_row(tenant: Tenant) -> tuple[str, str] | None:
+    return SigningKey.objects.active().filter(tenant=tenant).values_list("kid", "alg").first()
+
+
 def signing_key(tenant: Tenant) -> SigningMaterial:
     """The tenant's active signing key, with its private JWK. Creates the keys of a tenant that
     has none (tenants made before signing keys existed)."""
-    row = SigningKey.objects.active().filter(tenant=tenant).values_list("kid", "alg").first()
+    row = _active_kid.get(tenant.pk, lambda: _active_row(tenant))
     if row is None:
         active = ensure_keys(tenant)
+        _active_kid.forget(tenant.pk)
         row = (active.kid, active.alg)
     kid, alg = row
     jwk = _PRIVATE_JWK_CACHE.get(kid)
