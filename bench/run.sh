@@ -181,6 +181,7 @@ measure() { # server case url script [client_id client_secret]
 {
   echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ)  nproc=$(nproc)  cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
   echo "# wrk -t$THREADS -c$CONNS -d$DURATION (after ${WARMUP} warm-up); gunicorn $WORKERS sync workers; $(node --version) oidc-provider $(node -p "require('$PEER_DIR/node_modules/oidc-provider/package.json').version")"
+  echo "# code: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" status --porcelain -- oauth tenants lumoauth 2>/dev/null | grep -q . && echo ' + uncommitted changes in oauth/ tenants/ lumoauth/')"
   echo "# loadavg before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee -a "$RESULTS"
 

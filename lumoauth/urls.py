@@ -11,6 +11,7 @@ from . import views
 tenant_patterns = [
     path("", include("tenants.urls")),
     path("", include("oauth.urls")),
+    path("", include("saml.urls")),
 ]
 
 urlpatterns = [

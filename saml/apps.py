@@ -3,3 +3,7 @@ from django.apps import AppConfig
 
 class SAMLConfig(AppConfig):
     name = "saml"
+    verbose_name = "SAML 2.0"
+
+    def ready(self) -> None:
+        from . import quickstart  # noqa: F401  (registers the demo's SAML entry)

@@ -8,8 +8,8 @@ from django.core.cache import cache
 from lumoauth.memo import clear_all
 from tenants.services.tenants import create_tenant
 from tenants.services.users import create_user
+from tests.browser import PASSWORD, Browser
 
-PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)
 
 
@@ -61,3 +61,21 @@ def sign_in():
         return client.post(f"/{prefix}/{tenant.slug}/login", data)
 
     return submit
+
+
+@pytest.fixture
+def browser(live_server):
+    return Browser(live_server.url)
+
+
+@pytest.fixture
+def alice(tenant, make_user):
+    return make_user(
+        tenant,
+        "alice",
+        name="Alice Liddell",
+        given_name="Alice",
+        family_name="Liddell",
+        email_verified=True,
+        phone_number="+15550100",
+    )

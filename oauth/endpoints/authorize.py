@@ -18,9 +18,9 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from lumoauth.events.api import Outcome, record, user_ref
 from tenants.routing import tenant_url
+from tenants.signin import reauthentication
 from tenants.signin.session import authentication_info
 
-from .. import reauthentication
 from .. import scopes as scope_catalogue
 from ..issuer import issuer_for
 from ..models import Client

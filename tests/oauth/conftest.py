@@ -1,10 +1,8 @@
 """OAuth test fixtures: a tenant served by live_server, its clients, and a scripted browser that
 goes through the real sign-in and consent pages over HTTP."""
 
-import html
-import re
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -13,7 +11,6 @@ from joserfc.jwk import KeySet
 
 from oauth.models import AuthMethod, Client, GrantType, TokenFormat
 from oauth.services.clients import ClientSpec, create_client
-from tests.conftest import PASSWORD
 
 REDIRECT_URI = "https://app.example.com/callback"
 
@@ -92,19 +89,6 @@ def service_client(tenant, make_client):
     )
 
 
-@pytest.fixture
-def alice(tenant, make_user):
-    return make_user(
-        tenant,
-        "alice",
-        name="Alice Liddell",
-        given_name="Alice",
-        family_name="Liddell",
-        email_verified=True,
-        phone_number="+15550100",
-    )
-
-
 def verify_jwt(token: str, jwks_url: str, **expected):
     """Verify with joserfc against the published JWKS; check the expected claims."""
     keys = KeySet.import_key_set(requests.get(jwks_url, timeout=10).json())
@@ -114,65 +98,7 @@ def verify_jwt(token: str, jwks_url: str, **expected):
     return decoded
 
 
-class Browser:
-    """A user agent driven over real HTTP: it follows redirects inside the tenant, fills the
-    sign-in form and answers the consent page; it stops at the client's redirect URI."""
-
-    def __init__(self, base_url: str):
-        self.base_url = base_url
-        self.session = requests.Session()
-        self.last_page = None
-
-    def _csrf(self, html: str) -> str:
-        return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
-
-    def go(self, url: str, *, username="alice", password=PASSWORD, consent="allow", max_hops=8):
-        """Returns the final response: a redirect away from the server, or a page it stopped at."""
-        response = self.session.get(url, allow_redirects=False, timeout=10)
-        for _ in range(max_hops):
-            if response.is_redirect:
-                location = urljoin(response.url, response.headers["Location"])
-                if not location.startswith(self.base_url):
-                    return response
-                response = self.session.get(location, allow_redirects=False, timeout=10)
-                continue
-            self.last_page = response
-            page = response.text
-            if 'name="password"' in page and username is not None:
-                response = self.session.post(
-                    response.url,
-                    data={
-                        "identifier": username,
-                        "password": password,
-                        "csrfmiddlewaretoken": self._csrf(page),
-                        "next": html.unescape(re.search(r'name="next" value="([^"]*)"', page).group(1)),
-                    },
-                    headers={"Referer": response.url},
-                    allow_redirects=False,
-                    timeout=10,
-                )
-                username = None  # sign in once
-                continue
-            if 'name="decision"' in page and consent is not None:
-                response = self.session.post(
-                    response.url,
-                    data={"decision": consent, "csrfmiddlewaretoken": self._csrf(page)},
-                    headers={"Referer": response.url},
-                    allow_redirects=False,
-                    timeout=10,
-                )
-                consent = None
-                continue
-            return response
-        raise AssertionError("too many hops")
-
-
 def redirect_params(response) -> dict:
     assert response.is_redirect, (response.status_code, response.text[:500])
     location = response.headers["Location"]
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-
-
-@pytest.fixture
-def browser(live_server):
-    return Browser(live_server.url)

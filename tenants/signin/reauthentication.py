@@ -1,4 +1,4 @@
-"""prompt=login and max_age (OIDC Core §3.1.2.1): when the user must sign in again.
+"""When a user must sign in again: OIDC prompt=login and max_age (OIDC Core §3.1.2.1), SAML ForceAuthn.
 
 Sending the browser to the sign-in page, we add a signed, timestamped marker to the authorization
 URL it will come back to; a sign-in newer than the marker then satisfies the request, so the

@@ -1,0 +1,94 @@
+"""A real pysaml2 service provider as the peer of the tenant's IdP, with its own key and certificate."""
+
+import datetime
+import shutil
+
+import pytest
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2.client import Saml2Client
+from saml2.config import SPConfig
+from saml2.metadata import create_metadata_string
+from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
+
+SP_ENTITY_ID = "https://sp.example.com/metadata"
+SP_ACS = "https://sp.example.com/acs"
+
+
+def make_keypair(directory, name="sp"):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    key_file, cert_file = directory / f"{name}.key", directory / f"{name}.crt"
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return str(key_file), str(cert_file)
+
+
+def sp_config(keypair, idp_metadata: str | None = None, *, sign_requests=False, entity_id=SP_ENTITY_ID):
+    key_file, cert_file = keypair
+    config = SPConfig()
+    config.load(
+        {
+            "entityid": entity_id,
+            "xmlsec_binary": shutil.which("xmlsec1"),
+            "key_file": key_file,
+            "cert_file": cert_file,
+            "encryption_keypairs": [{"key_file": key_file, "cert_file": cert_file}],
+            "metadata": {"inline": [idp_metadata]} if idp_metadata else {},
+            "allow_unknown_attributes": True,
+            "service": {
+                "sp": {
+                    "endpoints": {"assertion_consumer_service": [(SP_ACS, BINDING_HTTP_POST)]},
+                    "want_response_signed": True,
+                    "want_assertions_signed": True,
+                    "authn_requests_signed": sign_requests,
+                    "allow_unsolicited": True,
+                    "name_id_format": NAMEID_FORMAT_EMAILADDRESS,
+                    "signing_algorithm": "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+                    "digest_algorithm": "http://www.w3.org/2001/04/xmlenc#sha256",
+                }
+            },
+        }
+    )
+    return config
+
+
+def sp_metadata(config) -> str:
+    return create_metadata_string(None, config=config, sign=False).decode()
+
+
+@pytest.fixture
+def idp_base(live_server, tenant):
+    return f"{live_server.url}/t/{tenant.slug}/saml/idp"
+
+
+@pytest.fixture
+def saml_sp(tmp_path, idp_base, tenant):
+    """(Saml2Client, its config) after registering the SP with the tenant and loading the IdP's metadata."""
+    from saml.services.service_providers import register_from_metadata
+
+    keypair = make_keypair(tmp_path, "sp")
+    register_from_metadata(tenant, sp_metadata(sp_config(keypair)), name="Example SP")
+    idp_metadata = requests.get(f"{idp_base}/metadata", timeout=10).text
+    config = sp_config(keypair, idp_metadata)
+    return Saml2Client(config), config
+
+
+__all__ = ["BINDING_HTTP_POST", "BINDING_HTTP_REDIRECT", "SP_ACS", "SP_ENTITY_ID"]
