@@ -59,6 +59,7 @@ def idp_config(tenant, request=None, service_providers=None) -> IdPConfig:
                 "idp": {
                     "endpoints": {
                         "single_sign_on_service": [(urls.sso, BINDING_HTTP_REDIRECT), (urls.sso, BINDING_HTTP_POST)],
+                        "single_logout_service": [(urls.slo, BINDING_HTTP_REDIRECT), (urls.slo, BINDING_HTTP_POST)],
                     },
                     "name_id_format": list(NameIDFormat.values),
                     "policy": {

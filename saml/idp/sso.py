@@ -40,8 +40,8 @@ class PendingSSO:
     force_authn: bool
 
 
-def _issuer_of(saml_request: str, binding: str) -> str | None:
-    """Peek at the Issuer before pysaml2 validates the request, to find the SP's settings."""
+def peek_issuer(saml_request: str, binding: str) -> str | None:
+    """Peek at the Issuer before pysaml2 validates the message, to find the SP's settings."""
     try:
         raw = base64.b64decode(saml_request, validate=False)
         if binding == BINDING_HTTP_REDIRECT:
@@ -58,7 +58,7 @@ def read_authn_request(tenant, request, params: dict, binding: str) -> PendingSS
     saml_request = params.get("SAMLRequest", "")
     if not saml_request or len(saml_request) > MAX_REQUEST_BYTES:
         raise SSOError("The sign-in request is missing or too large.")
-    entity_id = _issuer_of(saml_request, binding)
+    entity_id = peek_issuer(saml_request, binding)
     if not entity_id:
         raise SSOError("The sign-in request is not a readable SAML AuthnRequest.")
     sp = ServiceProvider.objects.filter(tenant=tenant, entity_id=entity_id, active=True).first()

@@ -15,10 +15,12 @@ from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from lumoauth.events.api import Outcome, Ref, record, user_ref
 from tenants.routing import tenant_url
 from tenants.signin import reauthentication
+from tenants.signin.password import sign_out
 from tenants.signin.session import authentication_info
 
 from ..credentials import xmlsec_available
 from .server import signed_metadata
+from .slo import handle_logout_request
 from .sso import PendingSSO, SSOError, idp_initiated, read_authn_request, respond
 
 PENDING_KEY = "_lumoauth_saml_pending"
@@ -31,8 +33,9 @@ def requires_xmlsec(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not xmlsec_available():
-            return render(request, "saml/error.html", {"message": "SAML is not available on this server yet."},
-                          status=503)
+            return render(
+                request, "saml/error.html", {"message": "SAML is not available on this server yet."}, status=503
+            )
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -115,3 +118,23 @@ def sso(request):
         details={"entity_id": sp.entity_id, "idp_initiated": pending.request_id is None},
     )
     return HttpResponse(form)
+
+
+@requires_xmlsec
+@csrf_exempt  # the SP's HTTP-POST binding arrives cross-site; the signed message is verified instead
+@never_cache
+@require_http_methods(["GET", "POST"])
+def slo(request):
+    tenant = request.tenant
+    params = request.POST if request.method == "POST" else request.GET
+    binding = BINDING_HTTP_POST if request.method == "POST" else BINDING_HTTP_REDIRECT
+    if "SAMLRequest" not in params:
+        return _error(request, "No SAML sign-out request was received.")
+    try:
+        answer = handle_logout_request(tenant, request, params, binding, lambda: sign_out(request, tenant))
+    except SSOError as error:
+        return _error(request, str(error), repr(error.__cause__) if error.__cause__ else "")
+    record("saml.slo.succeeded", request=request, target=Ref("saml_sp", str(answer.sp.pk), answer.sp.entity_id))
+    if answer.redirect_to:
+        return HttpResponseRedirect(answer.redirect_to)
+    return HttpResponse(answer.form_html)

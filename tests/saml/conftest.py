@@ -17,6 +17,7 @@ from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
 
 SP_ENTITY_ID = "https://sp.example.com/metadata"
 SP_ACS = "https://sp.example.com/acs"
+SP_SLO = "https://sp.example.com/slo"
 
 
 def make_keypair(directory, name="sp"):
@@ -55,7 +56,11 @@ def sp_config(keypair, idp_metadata: str | None = None, *, sign_requests=False, 
             "allow_unknown_attributes": True,
             "service": {
                 "sp": {
-                    "endpoints": {"assertion_consumer_service": [(SP_ACS, BINDING_HTTP_POST)]},
+                    "endpoints": {
+                        "assertion_consumer_service": [(SP_ACS, BINDING_HTTP_POST)],
+                        "single_logout_service": [(SP_SLO, BINDING_HTTP_REDIRECT)],
+                    },
+                    "logout_requests_signed": True,
                     "want_response_signed": True,
                     "want_assertions_signed": True,
                     "authn_requests_signed": sign_requests,
