@@ -57,3 +57,43 @@ class ServiceProvider(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.entity_id
+
+
+class IdPConnection(models.Model):
+    """A corporate identity provider (Okta, Entra ID, ADFS, ...) the tenant's users sign in with."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="saml_idp_connections")
+    slug = models.SlugField(max_length=63, help_text="Used in /saml/sp/login?idp=<slug>")
+    name = models.CharField(max_length=200)
+    entity_id = models.CharField(max_length=1024)
+    sso_url = models.URLField(max_length=2048)
+    sso_binding = models.CharField(max_length=100)
+    slo_url = models.URLField(max_length=2048, blank=True)
+    certificate_pem = models.TextField()
+    # {"user field": "SAML attribute name"}; the NameID is the subject.
+    attribute_mapping = models.JSONField(default=dict, blank=True)
+    default_groups = models.JSONField(default=list, blank=True)
+    group_attribute = models.CharField(max_length=255, blank=True)
+    # {"value the IdP sends": "group name here"}; values not listed are ignored.
+    group_mapping = models.JSONField(default=dict, blank=True)
+    email_domains = models.JSONField(default=list, blank=True)
+    # Link a first sign-in to an existing account with the same email (only if the IdP is trusted).
+    trust_email = models.BooleanField(default=False)
+    sign_requests = models.BooleanField(default=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "slug"], name="saml_idp_connection_slug"),
+            models.UniqueConstraint(fields=["tenant", "entity_id"], name="saml_idp_connection_entity"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def connection_key(self) -> str:
+        return f"saml:{self.pk}"

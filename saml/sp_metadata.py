@@ -39,9 +39,9 @@ def _pem(body: str) -> str:
     return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
 
 
-def parse_sp_metadata(xml: str | bytes) -> SPMetadata:
-    """The one SP described by `xml`. Refuses what is not SAML SP metadata, and XML attacks
-    (entity expansion, external entities) through defusedxml."""
+def _entity(xml: str | bytes, role: str, label: str):
+    """The one EntityDescriptor in `xml` that has a `role` descriptor. Refuses what is not SAML
+    metadata, and XML attacks (entity expansion, external entities) through defusedxml."""
     if isinstance(xml, str):
         xml = xml.encode("utf-8")
     if not xml.strip() or len(xml) > MAX_METADATA_BYTES:
@@ -51,17 +51,21 @@ def parse_sp_metadata(xml: str | bytes) -> SPMetadata:
     except (ElementTree.ParseError, DefusedXmlException, ValueError) as exc:
         raise MetadataError(f"Not well-formed XML: {exc}") from exc
     if root.tag == f"{{{MD}}}EntitiesDescriptor":
-        candidates = [
-            e for e in root.findall(f"{{{MD}}}EntityDescriptor") if e.find(f"{{{MD}}}SPSSODescriptor") is not None
-        ]
+        candidates = [e for e in root.findall(f"{{{MD}}}EntityDescriptor") if e.find(f"{{{MD}}}{role}") is not None]
         if len(candidates) != 1:
-            raise MetadataError("The metadata must describe exactly one service provider.")
+            raise MetadataError(f"The metadata must describe exactly one {label}.")
         root = candidates[0]
     if root.tag != f"{{{MD}}}EntityDescriptor" or not root.get("entityID"):
         raise MetadataError("No EntityDescriptor with an entityID.")
+    if root.find(f"{{{MD}}}{role}") is None:
+        raise MetadataError(f"The entity has no {role}: it is not a {label}.")
+    return root
+
+
+def parse_sp_metadata(xml: str | bytes) -> SPMetadata:
+    """The one SP described by `xml`."""
+    root = _entity(xml, "SPSSODescriptor", "service provider")
     sp = root.find(f"{{{MD}}}SPSSODescriptor")
-    if sp is None:
-        raise MetadataError("The entity has no SPSSODescriptor: it is not a service provider.")
     found = SPMetadata(
         entity_id=root.get("entityID"),
         authn_requests_signed=sp.get("AuthnRequestsSigned", "false").lower() == "true",
@@ -85,6 +89,69 @@ def parse_sp_metadata(xml: str | bytes) -> SPMetadata:
                 break
     found.nameid_formats = [(n.text or "").strip() for n in sp.findall(f"{{{MD}}}NameIDFormat") if n.text]
     return found
+
+
+@dataclass
+class IdPMetadata:
+    entity_id: str
+    sso_url: str
+    sso_binding: str
+    slo_url: str = ""
+    certificate_pem: str = ""
+
+
+def parse_idp_metadata(xml: str | bytes) -> IdPMetadata:
+    """The one IdP described by `xml` (with its signing certificate)."""
+    root = _entity(xml, "IDPSSODescriptor", "identity provider")
+    idp = root.find(f"{{{MD}}}IDPSSODescriptor")
+    services = {s.get("Binding"): s.get("Location") for s in idp.findall(f"{{{MD}}}SingleSignOnService")}
+    binding = next((b for b in (BINDING_REDIRECT, BINDING_POST) if services.get(b)), None)
+    if binding is None:
+        raise MetadataError("No SingleSignOnService with the HTTP-Redirect or HTTP-POST binding.")
+    slo = next(
+        (
+            s.get("Location")
+            for s in idp.findall(f"{{{MD}}}SingleLogoutService")
+            if s.get("Binding") == BINDING_REDIRECT and s.get("Location")
+        ),
+        "",
+    )
+    certificate = ""
+    for descriptor in idp.findall(f"{{{MD}}}KeyDescriptor"):
+        cert = descriptor.find(f".//{{{DS}}}X509Certificate")
+        if cert is not None and (cert.text or "").strip() and descriptor.get("use") in (None, "signing"):
+            certificate = _pem(cert.text)
+            break
+    if not certificate:
+        raise MetadataError("The identity provider's metadata has no signing certificate.")
+    return IdPMetadata(
+        entity_id=root.get("entityID"),
+        sso_url=services[binding],
+        sso_binding=binding,
+        slo_url=slo,
+        certificate_pem=certificate,
+    )
+
+
+def idp_metadata_xml(connection) -> str:
+    """Metadata for pysaml2's SP store, generated from an IdPConnection row."""
+    body = escape(certificate_body(connection.certificate_pem))
+    parts = [
+        f'<md:EntityDescriptor xmlns:md="{MD}" xmlns:ds="{DS}" entityID={quoteattr(connection.entity_id)}>',
+        '<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">',
+        f'<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{body}'
+        "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>",
+    ]
+    if connection.slo_url:
+        parts.append(
+            f"<md:SingleLogoutService Binding={quoteattr(BINDING_REDIRECT)} Location={quoteattr(connection.slo_url)}/>"
+        )
+    parts.append(
+        f"<md:SingleSignOnService Binding={quoteattr(connection.sso_binding)} "
+        f"Location={quoteattr(connection.sso_url)}/>"
+    )
+    parts.append("</md:IDPSSODescriptor></md:EntityDescriptor>")
+    return "".join(parts)
 
 
 def sp_metadata_xml(sp) -> str:

@@ -167,3 +167,24 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.group}"
+
+
+class FederatedIdentity(models.Model):
+    """A user's identity at an external identity provider (a SAML or OIDC connection of the tenant),
+    linked to their account here. The same (connection, subject) always means the same user."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="federated_identities")
+    # "saml:<connection id>" or "oidc:<connection id>": which connection vouched for the subject.
+    connection = models.CharField(max_length=100)
+    subject = models.CharField(max_length=512)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "connection", "subject"], name="federated_identity_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} via {self.connection}"

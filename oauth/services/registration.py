@@ -7,6 +7,7 @@ random 256-bit values stored only as SHA-256 hashes.
 
 import hashlib
 import hmac
+import json
 import secrets
 from datetime import timedelta
 
@@ -108,6 +109,8 @@ def spec_from_metadata(metadata: dict) -> tuple[ClientSpec, dict]:
     """Validate RFC 7591 §2 client metadata; returns the client spec and the metadata to keep."""
     if not isinstance(metadata, dict):
         raise RegistrationError("invalid_client_metadata", "The body must be a JSON object.")
+    if "\\u0000" in json.dumps(metadata):  # JSON always escapes NUL as \u0000
+        raise RegistrationError("invalid_client_metadata", "Metadata cannot contain NUL characters.")
     kept: dict = {}
     for name in STRING_FIELDS:
         if name in metadata:

@@ -95,7 +95,7 @@ def test_deactivated_users_tokens_stop_working(browser, endpoints, web_client, r
     )
 
 
-@pytest.mark.parametrize("token", ["", "garbage", "a.b.c", "x" * 10000, "\x00"])
+@pytest.mark.parametrize("token", ["", "garbage", "a.b.c", "x" * 10000])
 def test_unknown_and_malformed_tokens_are_inactive(endpoints, resource_server, token):
     answer = requests.post(
         endpoints["introspect"],
@@ -107,6 +107,12 @@ def test_unknown_and_malformed_tokens_are_inactive(endpoints, resource_server, t
         },
     )
     assert answer.status_code == 200 and answer.json() == {"active": False}
+
+
+def test_nul_in_a_token_is_an_invalid_request(endpoints, resource_server):
+    answer = requests.post(endpoints["introspect"], timeout=10, data={
+        "token": "a\x00b", "client_id": resource_server.client_id, "client_secret": resource_server.secret})
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_request"
 
 
 def test_introspection_requires_an_authenticated_client(endpoints, spa_client, resource_server):

@@ -95,3 +95,32 @@ def test_api_errors_are_json(http, web_client):
     assert response.status_code == 401 and "Bearer" in response["WWW-Authenticate"]
     response = http.get(f"{API}/oauth/token")
     assert response.status_code == 405
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{API}/oauth/logout?client_id=a%00b",
+        f"{API}/oauth/register/a%00b",
+        "/t/acme/saml/sp/login?idp=a%00",
+        "/t/acme/saml/idp/sso?sp=x%00",
+        "/t/acme/login?next=%00",
+        f"{API}/oauth/authorize?client_id=%00",
+    ],
+)
+def test_nul_bytes_are_refused_before_any_query(http, path):
+    response = http.get(path, HTTP_AUTHORIZATION="Bearer x")
+    assert response.status_code == 400
+
+
+def test_nul_bytes_in_registration_json(http, tenant):
+    from oauth.services.registration import create_initial_access_token
+
+    _, token = create_initial_access_token(tenant)
+    response = http.post(
+        f"{API}/oauth/register",
+        data='{"client_name": "a\\u0000b", "redirect_uris": ["https://x/cb"]}',
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == 400 and response.json()["error"] == "invalid_client_metadata"

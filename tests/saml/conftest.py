@@ -97,3 +97,7 @@ def saml_sp(tmp_path, idp_base, tenant):
 
 
 __all__ = ["BINDING_HTTP_POST", "BINDING_HTTP_REDIRECT", "SP_ACS", "SP_ENTITY_ID"]
+
+
+# The protocol bridge tests use the OAuth fixtures too.
+from tests.oauth.conftest import make_client, web_client  # noqa: E402, F401

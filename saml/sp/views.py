@@ -1,0 +1,72 @@
+"""The tenant's SAML SP endpoints: metadata, login (to a connected IdP) and the assertion consumer."""
+
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from lumoauth.events.api import Outcome, record, user_ref
+from tenants.routing import tenant_url
+from tenants.signin import session
+from tenants.signin.redirects import safe_next
+
+from ..idp.sso import SSOError
+from ..idp.views import requires_xmlsec
+from ..models import IdPConnection
+from . import flow
+from .client import signed_sp_metadata
+
+
+@requires_xmlsec
+@require_GET
+def metadata(request):
+    response = HttpResponse(signed_sp_metadata(request.tenant, request), content_type="application/samlmetadata+xml")
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def _error(request, message: str, detail: str = ""):
+    record(
+        "login.failed",
+        request=request,
+        outcome=Outcome.FAILURE,
+        details={"method": "saml", "reason": message, "detail": detail},
+    )
+    return render(request, "saml/error.html", {"message": message}, status=400)
+
+
+@requires_xmlsec
+@never_cache
+@require_GET
+def login(request):
+    connection = IdPConnection.objects.filter(
+        tenant=request.tenant, slug=request.GET.get("idp", "")[:63], active=True
+    ).first()
+    if connection is None:
+        return _error(request, "This organization has no such sign-in option.")
+    return HttpResponseRedirect(
+        flow.start(request.tenant, request, connection, safe_next(request.tenant, request.GET.get("next")))
+    )
+
+
+@requires_xmlsec
+@csrf_exempt  # the IdP posts cross-site; the signed response is verified instead
+@never_cache
+@require_POST
+def acs(request):
+    tenant = request.tenant
+    try:
+        finished = flow.finish(tenant, request, request.POST.get("SAMLResponse", ""))
+    except SSOError as error:
+        return _error(request, str(error), repr(error.__cause__) if error.__cause__ else "")
+    session.sign_in(request, tenant, finished.user, amr=["saml"])
+    record(
+        "login.succeeded",
+        tenant=tenant,
+        request=request,
+        actor=user_ref(finished.user),
+        target=user_ref(finished.user),
+        details={"method": "saml", "connection": finished.connection.name},
+    )
+    return HttpResponseRedirect(finished.next_url or tenant_url(request, "account"))

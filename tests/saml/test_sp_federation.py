@@ -1,0 +1,211 @@
+"""The tenant as a SAML SP: a real pysaml2 IdP (the corporate IdP) answers our AuthnRequests;
+users are provisioned just in time, linked, updated, and can then use the tenant's OAuth apps."""
+
+import shutil
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2.config import IdPConfig
+from saml2.metadata import create_metadata_string
+from saml2.saml import NAMEID_FORMAT_PERSISTENT, NameID
+from saml2.server import Server
+
+from lumoauth.events.models import AuditEvent
+from saml.services.idp_connections import create_connection
+from tenants.models import FederatedIdentity, User
+
+from .conftest import make_keypair
+from .test_idp_sso import form_fields
+
+pytestmark = pytest.mark.django_db(transaction=True)
+IDP_ENTITY = "https://idp.corp.example/metadata"
+IDP_SSO = "https://idp.corp.example/sso"
+
+
+def corporate_idp(keypair, sp_metadata: list[str] | None = None) -> Server:
+    key_file, cert_file = keypair
+    config = IdPConfig()
+    config.load(
+        {
+            "entityid": IDP_ENTITY,
+            "xmlsec_binary": shutil.which("xmlsec1"),
+            "key_file": key_file,
+            "cert_file": cert_file,
+            "metadata": {"inline": sp_metadata} if sp_metadata else {},
+            "allow_unknown_attributes": True,
+            "service": {
+                "idp": {
+                    "endpoints": {"single_sign_on_service": [(IDP_SSO, BINDING_HTTP_REDIRECT)]},
+                    "name_id_format": [NAMEID_FORMAT_PERSISTENT],
+                    "policy": {
+                        "default": {
+                            "lifetime": {"minutes": 5},
+                            "attribute_restrictions": None,
+                            "name_form": "urn:oasis:names:tc:SAML:2.0:attrname-format:basic",
+                        }
+                    },
+                    "want_authn_requests_signed": True,
+                }
+            },
+        }
+    )
+    return Server(config=config)
+
+
+@pytest.fixture
+def corp(tmp_path, tenant, live_server):
+    """(pysaml2 IdP server, connection) with metadata exchanged both ways over HTTP."""
+    keypair = make_keypair(tmp_path, "corp-idp")
+    idp_metadata = create_metadata_string(None, config=corporate_idp(keypair).config, sign=False).decode()
+    connection = create_connection(
+        tenant,
+        "corp",
+        "Corp SSO",
+        idp_metadata,
+        default_groups=["Employees"],
+        group_attribute="memberOf",
+        group_mapping={"eng-all": "Engineering"},
+        email_domains=["corp.example"],
+    )
+    sp_metadata = requests.get(f"{live_server.url}/t/acme/saml/sp/metadata", timeout=10).text
+    # A second SP the corporate IdP knows, to mint responses meant for someone else.
+    other_sp = sp_metadata.replace(f"{live_server.url}/t/acme/saml/sp/metadata", "https://someone-else.example/sp")
+    return corporate_idp(keypair, [sp_metadata, other_sp]), connection
+
+
+def sign_in_at_corp(
+    browser,
+    live_server,
+    idp,
+    subject="emp-001",
+    email="jo@corp.example",
+    given="Jo",
+    groups=("eng-all",),
+    next_path="/t/acme/account",
+    sign_assertion=True,
+    audience_override=None,
+    keep_response=False,
+):
+    start = browser.session.get(
+        f"{live_server.url}/t/acme/saml/sp/login?idp=corp&next={next_path}", allow_redirects=False, timeout=10
+    )
+    assert start.status_code == 302 and start.headers["Location"].startswith(IDP_SSO)
+    query = {k: v[0] for k, v in parse_qs(urlsplit(start.headers["Location"]).query).items()}
+    assert "Signature" in query  # our AuthnRequests are signed
+    request = idp.parse_authn_request(
+        query["SAMLRequest"],
+        BINDING_HTTP_REDIRECT,
+        sigalg=query.get("SigAlg"),
+        signature=query.get("Signature"),
+        relay_state=query.get("RelayState"),
+    )
+    args = idp.response_args(request.message, [BINDING_HTTP_POST])
+    if audience_override:
+        args["sp_entity_id"] = audience_override
+    response = idp.create_authn_response(
+        {"email": [email], "givenName": [given], "sn": ["Doe"], "memberOf": list(groups)},
+        userid=subject,
+        name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=subject),
+        authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"},
+        sign_assertion=sign_assertion,
+        sign_response=sign_assertion,
+        **args,
+    )
+    form = idp.apply_binding(BINDING_HTTP_POST, str(response), args["destination"], "", response=True)
+    action, fields = form_fields(form["data"])
+    answer = browser.session.post(action, data=fields, allow_redirects=False, timeout=10)
+    return (answer, fields) if keep_response else answer
+
+
+def test_first_sign_in_provisions_then_updates(corp, browser, live_server):
+    idp, connection = corp
+    answer = sign_in_at_corp(browser, live_server, idp)
+    assert answer.status_code == 302 and answer.headers["Location"] == "/t/acme/account"
+    user = User.objects.get(tenant=connection.tenant, email="jo@corp.example")
+    assert user.given_name == "Jo" and user.family_name == "Doe" and user.email_verified is False
+    assert sorted(user.directory_groups.values_list("name", flat=True)) == ["Employees", "Engineering"]
+    assert FederatedIdentity.objects.get(user=user).subject == "emp-001"
+    assert "Jo" in browser.session.get(f"{live_server.url}/t/acme/account", timeout=10).text
+    # Next sign-in: same user, attributes updated.
+    from tests.browser import Browser
+
+    again = sign_in_at_corp(Browser(live_server.url), live_server, idp, given="Joanna")
+    assert again.status_code == 302
+    assert User.objects.filter(tenant=connection.tenant).count() == 1
+    user.refresh_from_db()
+    assert user.given_name == "Joanna"
+    assert AuditEvent.objects.filter(action="login.succeeded", details__method="saml").count() == 2
+
+
+def test_existing_account_is_linked_only_when_trusted(corp, browser, live_server, tenant, make_user):
+    idp, connection = corp
+    existing = make_user(tenant, "jo", email="jo@corp.example")
+    refused = sign_in_at_corp(browser, live_server, idp)
+    assert refused.status_code == 400 and "already exists" in refused.text
+    assert not FederatedIdentity.objects.exists()
+    connection.trust_email = True
+    connection.save()
+    from tests.browser import Browser
+
+    linked = sign_in_at_corp(Browser(live_server.url), live_server, idp)
+    assert linked.status_code == 302
+    assert FederatedIdentity.objects.get().user == existing
+
+
+def test_unsigned_wrong_audience_and_replayed_responses_are_refused(corp, browser, live_server):
+    idp, _ = corp
+    from tests.browser import Browser
+
+    unsigned = sign_in_at_corp(Browser(live_server.url), live_server, idp, sign_assertion=False)
+    assert unsigned.status_code == 400
+    wrong_audience = sign_in_at_corp(
+        Browser(live_server.url), live_server, idp, audience_override="https://someone-else.example/sp"
+    )
+    assert wrong_audience.status_code == 400
+    ok, fields = sign_in_at_corp(browser, live_server, idp, keep_response=True)
+    assert ok.status_code == 302
+    replay = browser.session.post(
+        f"{live_server.url}/t/acme/saml/sp/acs", data=fields, allow_redirects=False, timeout=10
+    )
+    assert replay.status_code == 400
+    assert not User.objects.exclude(email="jo@corp.example").exists()
+
+
+def test_acs_and_login_reject_garbage(live_server, corp):
+    for data in ({}, {"SAMLResponse": "garbage"}, {"SAMLResponse": "PHhtbC8+"}):
+        answer = requests.post(f"{live_server.url}/t/acme/saml/sp/acs", data=data, allow_redirects=False, timeout=10)
+        assert answer.status_code == 400
+    assert requests.get(f"{live_server.url}/t/acme/saml/sp/login?idp=nope", timeout=10).status_code == 400
+
+
+def test_saml_session_serves_oauth_clients(corp, browser, live_server, web_client):
+    """The protocol bridge: signed in through the corporate IdP, the user gets OIDC tokens."""
+    from authlib.common.security import generate_token
+    from authlib.integrations.requests_client import OAuth2Session
+
+    from tests.oauth.conftest import REDIRECT_URI, redirect_params
+
+    idp, _ = corp
+    assert sign_in_at_corp(browser, live_server, idp).status_code == 302
+    session = OAuth2Session(
+        web_client.client_id,
+        web_client.secret,
+        scope="openid email",
+        redirect_uri=REDIRECT_URI,
+        code_challenge_method="S256",
+    )
+    verifier = generate_token(48)
+    url, _ = session.create_authorization_url(
+        f"{live_server.url}/t/acme/api/v1/oauth/authorize", code_verifier=verifier
+    )
+    response = browser.go(url, username=None)  # no password: the SAML session is enough
+    assert "code" in redirect_params(response)
+    token = session.fetch_token(
+        f"{live_server.url}/t/acme/api/v1/oauth/token",
+        authorization_response=response.headers["Location"],
+        code_verifier=verifier,
+    )
+    claims = session.get(f"{live_server.url}/t/acme/api/v1/oauth/userinfo").json()
+    assert claims["email"] == "jo@corp.example" and token["id_token"]
