@@ -37,6 +37,11 @@ def test_quickstart_json_shape(capsys, settings):
     assert clients["demo-web"]["grant_types"] == ["authorization_code", "refresh_token"]
     assert clients["demo-spa"]["client_secret"] is None and clients["demo-spa"]["token_endpoint_auth_method"] == "none"
     assert clients["demo-service"]["grant_types"] == ["client_credentials"]
+    assert info["initial_access_token"] and info["registration_endpoint"].endswith("/t/demo/api/v1/oauth/register")
+    assert info["saml_idp_metadata_url"] == "https://id.example.com/t/demo/saml/idp/metadata"
+    assert info["saml_service_providers"] == [
+        {"entity_id": "http://localhost:8081/saml/metadata", "acs_url": "http://localhost:8081/saml/acs"}
+    ]
 
 
 def test_quickstart_twice_gives_the_same_result(capsys):

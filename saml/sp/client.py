@@ -36,6 +36,8 @@ def sp_config(tenant, request=None, connections=None) -> SPConfig:
             "metadata": {"inline": [idp_metadata_xml(c) for c in connections]},
             "allow_unknown_attributes": True,
             "delete_tmpfiles": True,
+            # A small clock skew between us and the IdP is tolerated (seconds).
+            "accepted_time_diff": 60,
             "service": {
                 "sp": {
                     "endpoints": {

@@ -110,8 +110,11 @@ def test_unknown_and_malformed_tokens_are_inactive(endpoints, resource_server, t
 
 
 def test_nul_in_a_token_is_an_invalid_request(endpoints, resource_server):
-    answer = requests.post(endpoints["introspect"], timeout=10, data={
-        "token": "a\x00b", "client_id": resource_server.client_id, "client_secret": resource_server.secret})
+    answer = requests.post(
+        endpoints["introspect"],
+        timeout=10,
+        data={"token": "a\x00b", "client_id": resource_server.client_id, "client_secret": resource_server.secret},
+    )
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_request"
 
 

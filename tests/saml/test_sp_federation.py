@@ -1,78 +1,20 @@
 """The tenant as a SAML SP: a real pysaml2 IdP (the corporate IdP) answers our AuthnRequests;
 users are provisioned just in time, linked, updated, and can then use the tenant's OAuth apps."""
 
-import shutil
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
-from saml2.config import IdPConfig
-from saml2.metadata import create_metadata_string
 from saml2.saml import NAMEID_FORMAT_PERSISTENT, NameID
-from saml2.server import Server
 
 from lumoauth.events.models import AuditEvent
-from saml.services.idp_connections import create_connection
 from tenants.models import FederatedIdentity, User
 
-from .conftest import make_keypair
+from .conftest import IDP_SSO
 from .test_idp_sso import form_fields
 
 pytestmark = pytest.mark.django_db(transaction=True)
-IDP_ENTITY = "https://idp.corp.example/metadata"
-IDP_SSO = "https://idp.corp.example/sso"
-
-
-def corporate_idp(keypair, sp_metadata: list[str] | None = None) -> Server:
-    key_file, cert_file = keypair
-    config = IdPConfig()
-    config.load(
-        {
-            "entityid": IDP_ENTITY,
-            "xmlsec_binary": shutil.which("xmlsec1"),
-            "key_file": key_file,
-            "cert_file": cert_file,
-            "metadata": {"inline": sp_metadata} if sp_metadata else {},
-            "allow_unknown_attributes": True,
-            "service": {
-                "idp": {
-                    "endpoints": {"single_sign_on_service": [(IDP_SSO, BINDING_HTTP_REDIRECT)]},
-                    "name_id_format": [NAMEID_FORMAT_PERSISTENT],
-                    "policy": {
-                        "default": {
-                            "lifetime": {"minutes": 5},
-                            "attribute_restrictions": None,
-                            "name_form": "urn:oasis:names:tc:SAML:2.0:attrname-format:basic",
-                        }
-                    },
-                    "want_authn_requests_signed": True,
-                }
-            },
-        }
-    )
-    return Server(config=config)
-
-
-@pytest.fixture
-def corp(tmp_path, tenant, live_server):
-    """(pysaml2 IdP server, connection) with metadata exchanged both ways over HTTP."""
-    keypair = make_keypair(tmp_path, "corp-idp")
-    idp_metadata = create_metadata_string(None, config=corporate_idp(keypair).config, sign=False).decode()
-    connection = create_connection(
-        tenant,
-        "corp",
-        "Corp SSO",
-        idp_metadata,
-        default_groups=["Employees"],
-        group_attribute="memberOf",
-        group_mapping={"eng-all": "Engineering"},
-        email_domains=["corp.example"],
-    )
-    sp_metadata = requests.get(f"{live_server.url}/t/acme/saml/sp/metadata", timeout=10).text
-    # A second SP the corporate IdP knows, to mint responses meant for someone else.
-    other_sp = sp_metadata.replace(f"{live_server.url}/t/acme/saml/sp/metadata", "https://someone-else.example/sp")
-    return corporate_idp(keypair, [sp_metadata, other_sp]), connection
 
 
 def sign_in_at_corp(
