@@ -9,11 +9,15 @@ from .services.service_providers import register_from_metadata
 
 DEMO_SP_ENTITY_ID = "http://localhost:8081/saml/metadata"
 DEMO_SP_ACS = "http://localhost:8081/saml/acs"
-DEMO_SP_METADATA = f"""<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{DEMO_SP_ENTITY_ID}">
-<md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
-<md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>
-<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{DEMO_SP_ACS}" index="0"/>
-</md:SPSSODescriptor></md:EntityDescriptor>"""
+DEMO_SP_METADATA = (
+    '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '
+    f'entityID="{DEMO_SP_ENTITY_ID}">'
+    '<md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
+    "<md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>"
+    '<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" '
+    f'Location="{DEMO_SP_ACS}" index="0"/>'
+    "</md:SPSSODescriptor></md:EntityDescriptor>"
+)
 
 
 @contribute(order=20)
