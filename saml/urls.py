@@ -12,4 +12,5 @@ urlpatterns = [
     path("saml/sp/metadata", sp.metadata, name="saml-sp-metadata"),
     path("saml/sp/login", sp.login, name="saml-sp-login"),
     path("saml/sp/acs", sp.acs, name="saml-sp-acs"),
+    path("saml/sp/slo", sp.slo, name="saml-sp-slo"),
 ]

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from lumoauth.events.api import Outcome, record, user_ref
 from tenants.routing import tenant_url
 from tenants.signin import session
+from tenants.signin.password import sign_out
 from tenants.signin.redirects import safe_next
 
 from ..idp.sso import SSOError
@@ -16,6 +17,7 @@ from ..idp.views import requires_xmlsec
 from ..models import IdPConnection
 from . import flow
 from .client import signed_sp_metadata
+from .slo import handle_idp_logout
 
 
 @requires_xmlsec
@@ -70,3 +72,17 @@ def acs(request):
         details={"method": "saml", "connection": finished.connection.name},
     )
     return HttpResponseRedirect(finished.next_url or tenant_url(request, "account"))
+
+
+@requires_xmlsec
+@never_cache
+@require_GET
+def slo(request):
+    tenant = request.tenant
+    try:
+        location = handle_idp_logout(tenant, request, request.GET, lambda: sign_out(request, tenant))
+    except SSOError as error:
+        record("saml.slo.failed", request=request, outcome=Outcome.FAILURE, details={"reason": str(error)})
+        return render(request, "saml/error.html", {"message": str(error)}, status=400)
+    record("saml.slo.succeeded", request=request, details={"initiated_by": "idp"})
+    return HttpResponseRedirect(location)

@@ -104,6 +104,7 @@ __all__ = ["BINDING_HTTP_POST", "BINDING_HTTP_REDIRECT", "SP_ACS", "SP_ENTITY_ID
 
 IDP_ENTITY = "https://idp.corp.example/metadata"
 IDP_SSO = "https://idp.corp.example/sso"
+IDP_SLO = "https://idp.corp.example/slo"
 
 
 def corporate_idp(keypair, sp_metadata: list[str] | None = None) -> Server:
@@ -119,7 +120,10 @@ def corporate_idp(keypair, sp_metadata: list[str] | None = None) -> Server:
             "allow_unknown_attributes": True,
             "service": {
                 "idp": {
-                    "endpoints": {"single_sign_on_service": [(IDP_SSO, BINDING_HTTP_REDIRECT)]},
+                    "endpoints": {
+                        "single_sign_on_service": [(IDP_SSO, BINDING_HTTP_REDIRECT)],
+                        "single_logout_service": [(IDP_SLO, BINDING_HTTP_REDIRECT)],
+                    },
                     "name_id_format": [NAMEID_FORMAT_PERSISTENT],
                     "policy": {
                         "default": {

@@ -6,12 +6,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2.metadata import create_metadata_string
 from saml2.saml import NAMEID_FORMAT_PERSISTENT, NameID
 
 from lumoauth.events.models import AuditEvent
+from saml.services.idp_connections import create_connection
 from tenants.models import FederatedIdentity, User
 
-from .conftest import IDP_SSO
+from .conftest import IDP_ENTITY, IDP_SSO, corporate_idp
 from .test_idp_sso import form_fields
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -151,3 +153,37 @@ def test_saml_session_serves_oauth_clients(corp, browser, live_server, web_clien
     )
     claims = session.get(f"{live_server.url}/t/acme/api/v1/oauth/userinfo").json()
     assert claims["email"] == "jo@corp.example" and token["id_token"]
+
+
+def test_connection_from_a_metadata_url(tmp_path, other_tenant):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from django.core.exceptions import ValidationError
+
+    from .conftest import make_keypair
+
+    document = create_metadata_string(None, config=corporate_idp(make_keypair(tmp_path, "url-idp")).config, sign=False)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(document)))
+            self.end_headers()
+            self.wfile.write(document)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/metadata"
+        connection = create_connection(other_tenant, "corp", "Corp", metadata_url=url)
+        assert connection.entity_id == IDP_ENTITY and connection.sso_url == IDP_SSO
+        with pytest.raises(ValidationError):
+            create_connection(other_tenant, "other", "Other", metadata_url="ftp://example.com/md")
+        with pytest.raises(ValidationError):
+            create_connection(other_tenant, "other", "Other", metadata_url="http://127.0.0.1:1/nothing")
+    finally:
+        server.shutdown()
