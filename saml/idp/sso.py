@@ -133,18 +133,26 @@ def released_attributes(sp: ServiceProvider, user) -> dict[str, list[str]]:
     return identity
 
 
-def respond(tenant, request, pending: PendingSSO, user, auth_time: int) -> tuple[str, ServiceProvider]:
-    """The auto-submitting HTML form that posts the signed Response to the SP's ACS URL."""
+@dataclass(frozen=True)
+class Answer:
+    form_html: str  # auto-submitting form posting the signed Response to the ACS URL
+    sp: ServiceProvider
+    name_id: NameID  # remembered for single logout
+
+
+def respond(tenant, request, pending: PendingSSO, user, auth_time: int) -> Answer:
+    """The signed Response for `user`, ready to post to the SP's ACS URL."""
     sp = ServiceProvider.objects.get(pk=pending.sp_id, tenant=tenant)
     server = idp_server(tenant, request)
     urls = idp_urls(tenant, request)
+    name_id = name_id_for(sp, user, urls.entity_id)
     response = server.create_authn_response(
         released_attributes(sp, user),
         in_response_to=pending.request_id,
         destination=pending.acs_url,
         sp_entity_id=sp.entity_id,
         userid=str(user.sub),
-        name_id=name_id_for(sp, user, urls.entity_id),
+        name_id=name_id,
         authn={"class_ref": PASSWORD_PROTECTED_TRANSPORT, "authn_auth": urls.entity_id, "authn_instant": auth_time},
         sign_response=sp.sign_response,
         sign_assertion=sp.sign_assertion,
@@ -156,4 +164,4 @@ def respond(tenant, request, pending: PendingSSO, user, auth_time: int) -> tuple
     http_args = server.apply_binding(
         BINDING_HTTP_POST, str(response), pending.acs_url, pending.relay_state, response=True, sign=False
     )
-    return http_args["data"], sp
+    return Answer(form_html=http_args["data"], sp=sp, name_id=name_id)

@@ -19,8 +19,9 @@ from tenants.signin.password import sign_out
 from tenants.signin.session import authentication_info
 
 from ..credentials import xmlsec_available
+from . import participants
 from .server import signed_metadata
-from .slo import handle_logout_request
+from .slo import continue_logout, start_logout
 from .sso import PendingSSO, SSOError, idp_initiated, read_authn_request, respond
 
 PENDING_KEY = "_lumoauth_saml_pending"
@@ -104,9 +105,11 @@ def sso(request):
         return HttpResponseRedirect(f"{tenant_url(request, 'login')}?{urlencode({'next': back})}")
 
     try:
-        form, sp = respond(tenant, request, pending, request.user, info["auth_time"])
+        answer = respond(tenant, request, pending, request.user, info["auth_time"])
     except SSOError as error:
         return _error(request, str(error))
+    sp = answer.sp
+    participants.remember(request, tenant, sp, answer.name_id)
     entries = dict(request.session.get(PENDING_KEY, {}))
     entries.pop(key, None)
     request.session[PENDING_KEY] = entries
@@ -117,7 +120,7 @@ def sso(request):
         target=Ref("saml_sp", str(sp.pk), sp.name or sp.entity_id),
         details={"entity_id": sp.entity_id, "idp_initiated": pending.request_id is None},
     )
-    return HttpResponse(form)
+    return HttpResponse(answer.form_html)
 
 
 @requires_xmlsec
@@ -128,13 +131,16 @@ def slo(request):
     tenant = request.tenant
     params = request.POST if request.method == "POST" else request.GET
     binding = BINDING_HTTP_POST if request.method == "POST" else BINDING_HTTP_REDIRECT
-    if "SAMLRequest" not in params:
-        return _error(request, "No SAML sign-out request was received.")
     try:
-        answer = handle_logout_request(tenant, request, params, binding, lambda: sign_out(request, tenant))
+        if "SAMLResponse" in params:  # a participant answers our LogoutRequest
+            reply = continue_logout(tenant, request, params, binding)
+        elif "SAMLRequest" in params:  # an SP starts single logout
+            reply = start_logout(tenant, request, params, binding, lambda: sign_out(request, tenant))
+            record("saml.slo.started", request=request, target=Ref("saml_sp", str(reply.sp.pk), reply.sp.entity_id))
+        else:
+            raise SSOError("No SAML sign-out message was received.")
     except SSOError as error:
         return _error(request, str(error), repr(error.__cause__) if error.__cause__ else "")
-    record("saml.slo.succeeded", request=request, target=Ref("saml_sp", str(answer.sp.pk), answer.sp.entity_id))
-    if answer.redirect_to:
-        return HttpResponseRedirect(answer.redirect_to)
-    return HttpResponse(answer.form_html)
+    if reply.redirect_to:
+        return HttpResponseRedirect(reply.redirect_to)
+    return HttpResponse(reply.form_html)

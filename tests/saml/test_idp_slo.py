@@ -46,3 +46,43 @@ def test_unsigned_or_garbage_logout_requests_are_refused(saml_sp, idp_base, brow
         assert requests.get(f"{idp_base}/slo{query}", allow_redirects=False, timeout=10).status_code == 400
     # Still signed in: nothing was ended by the refused requests.
     assert browser.session.get(f"{live_server.url}/t/acme/account", allow_redirects=False).status_code == 200
+
+
+def test_logout_reaches_every_other_service_provider(saml_sp, tmp_path, tenant, idp_base, browser, live_server, alice):
+    """SP 1 starts single logout; the IdP sends a LogoutRequest to SP 2, then answers SP 1."""
+    from saml2.client import Saml2Client
+
+    from saml.services.service_providers import register_from_metadata
+
+    from .conftest import make_keypair, sp_config, sp_metadata
+
+    first, _ = saml_sp
+    keypair = make_keypair(tmp_path, "second-sp")
+    register_from_metadata(tenant, sp_metadata(sp_config(keypair, entity_id="https://sp2.example.com/metadata")))
+    idp_metadata = requests.get(f"{idp_base}/metadata", timeout=10).text
+    second = Saml2Client(sp_config(keypair, idp_metadata, entity_id="https://sp2.example.com/metadata"))
+    first_response, _ = sign_in_via_sp(first, idp_base, browser)
+    second_response, _ = sign_in_via_sp(second, idp_base, browser)
+    assert second_response is not None
+
+    outcome = first.global_logout(first_response.name_id, reason="done", sign=True)
+    to_idp = dict(outcome[f"{idp_base}/metadata"][1]["headers"])["Location"]
+    to_second = browser.session.get(to_idp, allow_redirects=False, timeout=10)
+    assert to_second.status_code == 302 and to_second.headers["Location"].startswith(SP_SLO)
+    query = {k: v[0] for k, v in parse_qs(urlsplit(to_second.headers["Location"]).query).items()}
+    # SP 2 (pysaml2) handles the IdP's LogoutRequest and answers it.
+    answer = second.handle_logout_request(
+        query["SAMLRequest"],
+        second_response.name_id,
+        BINDING_HTTP_REDIRECT,
+        sigalg=query.get("SigAlg"),
+        signature=query.get("Signature"),
+    )
+    back_to_idp = dict(answer["headers"])["Location"]
+    final = browser.session.get(back_to_idp, allow_redirects=False, timeout=10)
+    assert final.status_code == 302 and final.headers["Location"].startswith(SP_SLO)
+    final_query = {k: v[0] for k, v in parse_qs(urlsplit(final.headers["Location"]).query).items()}
+    logout_response = first.parse_logout_request_response(final_query["SAMLResponse"], BINDING_HTTP_REDIRECT)
+    assert logout_response.response.status.status_code.value == STATUS_SUCCESS
+    assert logout_response.response.status.status_code.status_code is None  # not PartialLogout
+    assert browser.session.get(f"{live_server.url}/t/acme/account", allow_redirects=False).status_code == 302
