@@ -1,5 +1,9 @@
 """Token, introspection, revocation and userinfo endpoints: thin wrappers over oauthlib via DOT."""
 
+import base64
+import json
+from urllib.parse import unquote_plus
+
 from django.http import HttpResponse
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -8,6 +12,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider.views import RevokeTokenView as DOTRevokeTokenView
 from oauth2_provider.views import UserInfoView as DOTUserInfoView
 from oauth2_provider.views.mixins import OAuthLibMixin
+
+from lumoauth.events.api import ANONYMOUS, Outcome, Ref, record
 
 from ..issuer import issuer_for
 
@@ -20,6 +26,40 @@ def _response(body, status, headers) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     response["Pragma"] = "no-cache"
     return response
+
+
+def _caller(request) -> Ref:
+    """The client the request says it comes from (Basic or body), as the audit actor."""
+    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    client_id = ""
+    if scheme.lower() == "basic":
+        try:
+            client_id = unquote_plus(base64.b64decode(value.strip()).decode("utf-8").partition(":")[0])
+        except (ValueError, UnicodeDecodeError):
+            client_id = ""
+    client_id = (client_id or request.POST.get("client_id", ""))[:100]
+    return Ref("client", client_id, client_id) if client_id else ANONYMOUS
+
+
+def _audit_failure(request, action: str, response: HttpResponse) -> None:
+    """Failed token, introspection and revocation calls are security-relevant: keep a record."""
+    if response.status_code < 400:
+        return
+    try:
+        error = json.loads(response.content or b"{}").get("error", "")
+    except ValueError:
+        error = ""
+    record(
+        action,
+        request=request,
+        outcome=Outcome.FAILURE,
+        actor=_caller(request),
+        details={
+            "error": error,
+            "status": response.status_code,
+            "grant_type": request.POST.get("grant_type", "")[:100],
+        },
+    )
 
 
 def _client_auth_challenge(request, response: HttpResponse) -> HttpResponse:
@@ -45,7 +85,9 @@ class TokenView(OAuthLibMixin, View):
 
     def post(self, request):
         _url, headers, body, status = self.create_token_response(request)
-        return _client_auth_challenge(request, _response(body, status, headers))
+        response = _client_auth_challenge(request, _response(body, status, headers))
+        _audit_failure(request, "oauth.token.failed", response)  # successes: oauth.token.issued
+        return response
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -59,7 +101,17 @@ class IntrospectView(OAuthLibMixin, View):
         core = self.get_oauthlib_core()
         uri, http_method, body, headers = core._extract_params(request)
         headers, body, status = core.server.create_introspect_response(uri, http_method, body, headers)
-        return _client_auth_challenge(request, _response(body, status, headers))
+        response = _client_auth_challenge(request, _response(body, status, headers))
+        if response.status_code == 200:
+            record(
+                "oauth.token.introspected",
+                request=request,
+                actor=_caller(request),
+                details={"active": json.loads(response.content).get("active") is True},
+            )
+        else:
+            _audit_failure(request, "oauth.introspection.failed", response)
+        return response
 
 
 class RevokeView(DOTRevokeTokenView):
@@ -68,7 +120,9 @@ class RevokeView(DOTRevokeTokenView):
     http_method_names = ["post"]
 
     def post(self, request, *args, **kwargs):
-        return _client_auth_challenge(request, super().post(request, *args, **kwargs))
+        response = _client_auth_challenge(request, super().post(request, *args, **kwargs))
+        _audit_failure(request, "oauth.revocation.failed", response)  # successes: oauth.token.revoked
+        return response
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -82,4 +136,12 @@ class UserInfoView(DOTUserInfoView):
         response["Cache-Control"] = "no-store"
         if response.content:
             response["Content-Type"] = "application/json"
+        ok = response.status_code == 200
+        record(
+            "oauth.userinfo.read" if ok else "oauth.userinfo.failed",
+            request=request,
+            actor=ANONYMOUS,
+            outcome=Outcome.SUCCESS if ok else Outcome.FAILURE,
+            details={"status": response.status_code, "sub": json.loads(response.content).get("sub") if ok else None},
+        )
         return response

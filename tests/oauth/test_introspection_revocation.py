@@ -140,3 +140,23 @@ def test_a_client_cannot_revoke_another_clients_token(tenant, make_client, endpo
     )
     assert other.revoke_token(endpoints["revoke"], token=token["access_token"]).status_code == 200
     assert introspect(endpoints, resource_server, token["access_token"]).json()["active"] is True
+
+
+def test_endpoint_calls_are_audited(tenant, make_client, endpoints, resource_server):
+    from lumoauth.events.models import AuditEvent
+
+    app = make_client(tenant, "app", grant_types=[GrantType.CLIENT_CREDENTIALS], redirect_uris=[])
+    token = OAuth2Session(app.client_id, app.secret).fetch_token(endpoints["token"], grant_type="client_credentials")
+    requests.post(
+        endpoints["token"], auth=(app.client_id, "wrong"), data={"grant_type": "client_credentials"}, timeout=10
+    )
+    introspect(endpoints, resource_server, token["access_token"])
+    requests.get(endpoints["userinfo"], headers={"Authorization": "Bearer nope"}, timeout=10)
+    events = {e.action: e for e in AuditEvent.objects.filter(tenant=tenant)}
+    assert events["oauth.token.issued"].target_id == app.client_id
+    failed = events["oauth.token.failed"]
+    assert failed.outcome == "failure" and failed.actor_id == app.client_id
+    assert failed.details["error"] == "invalid_client"
+    assert events["oauth.token.introspected"].actor_id == resource_server.client_id
+    assert events["oauth.token.introspected"].details == {"active": True}
+    assert events["oauth.userinfo.failed"].details["status"] == 401
