@@ -8,6 +8,7 @@ The entry carries the user's session auth hash, so a password change ends other 
 
 import time
 
+from django.contrib.auth import SESSION_KEY as OPERATOR_SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.middleware.csrf import rotate_token
 from django.utils.crypto import constant_time_compare
@@ -43,7 +44,8 @@ def sign_out(request, tenant: Tenant) -> bool:
     """End the sign-in to `tenant` only; False when there was none."""
     entries = dict(_entries(request))
     removed = entries.pop(str(tenant.pk), None) is not None
-    if entries:
+    if entries or OPERATOR_SESSION_KEY in request.session:
+        # Other tenants (or a platform operator's admin sign-in) stay signed in.
         request.session[SESSION_KEY] = entries
         request.session.cycle_key()
     else:

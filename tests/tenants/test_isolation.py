@@ -87,3 +87,12 @@ def admin_operator(db):
     from tenants.services.users import create_operator
 
     return create_operator("root", email="root@platform.example", password="operator-password-1")
+
+
+def test_signing_out_of_a_tenant_keeps_the_operator_in_admin(client, tenant, make_user, sign_in, admin_operator):
+    make_user(tenant, "alice")
+    client.force_login(admin_operator)
+    sign_in(client, tenant, "alice")
+    client.post("/t/acme/logout")
+    assert client.get("/t/acme/account").status_code == 302
+    assert client.get("/admin/").status_code == 200
