@@ -6,4 +6,4 @@ class OauthConfig(AppConfig):
     verbose_name = "OAuth 2.0 and OpenID Connect"
 
     def ready(self) -> None:
-        from . import quickstart  # noqa: F401  (registers the demo clients)
+        from . import client_lookup, quickstart  # noqa: F401  (signal receivers; the demo clients)

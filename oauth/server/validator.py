@@ -18,6 +18,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from lumoauth.events.api import Outcome, Ref, record
 
 from .. import claims as oidc_claims
+from ..client_lookup import find_client
 from ..models import AccessToken, AuthMethod, Client, Grant, GrantType, IDToken, RefreshToken
 from ..tokens import signing
 from . import client_auth
@@ -60,10 +61,7 @@ class TenantOAuth2Validator(OAuth2Validator):
             return cached
         if not isinstance(client_id, str) or not client_id or "\x00" in client_id or len(client_id) > 100:
             return None
-        # A slice, not first(): no ORDER BY to compile on the hottest query of the token endpoint.
-        client = next(iter(Client.objects.filter(tenant=tenant, client_id=client_id)[:1]), None)
-        if client is not None:
-            client.tenant = tenant  # already loaded: spare the join
+        client = find_client(tenant, client_id)
         request.client = client
         return client
 

@@ -225,3 +225,26 @@ def test_private_key_jwt_with_jwks_uri(tenant, make_client, endpoints, rsa_key, 
     )
     token = session.fetch_token(endpoints["token"], grant_type="client_credentials")
     verify_jwt(token["access_token"], endpoints["jwks"], sub=client.client_id)
+
+
+def test_rotated_secret_and_deleted_client_take_effect_at_once(tenant, make_client, endpoints):
+    from oauth.services.clients import delete_client, rotate_client_secret
+
+    client = service(tenant, make_client, AuthMethod.CLIENT_SECRET_BASIC)
+    data = {"grant_type": "client_credentials"}
+    assert (
+        requests.post(endpoints["token"], auth=(client.client_id, client.secret), data=data, timeout=10).status_code
+        == 200
+    )
+    new_secret = rotate_client_secret(client.client)
+    assert (
+        requests.post(endpoints["token"], auth=(client.client_id, client.secret), data=data, timeout=10).status_code
+        == 401
+    )
+    assert (
+        requests.post(endpoints["token"], auth=(client.client_id, new_secret), data=data, timeout=10).status_code == 200
+    )
+    delete_client(client.client)
+    assert (
+        requests.post(endpoints["token"], auth=(client.client_id, new_secret), data=data, timeout=10).status_code == 401
+    )
