@@ -14,7 +14,6 @@ from ..models import DOT_GRANT_TYPE, AuthMethod, Client, GrantType, TokenFormat
 from .consents import client_ref
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
-CONFIDENTIAL_METHODS = {AuthMethod.CLIENT_SECRET_BASIC, AuthMethod.CLIENT_SECRET_POST, AuthMethod.PRIVATE_KEY_JWT}
 SECRET_METHODS = {AuthMethod.CLIENT_SECRET_BASIC, AuthMethod.CLIENT_SECRET_POST}
 
 

@@ -42,12 +42,16 @@ def requires_xmlsec(view):
     return wrapper
 
 
+def metadata_response(xml: str) -> HttpResponse:
+    response = HttpResponse(xml, content_type="application/samlmetadata+xml")
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
 @requires_xmlsec
 @require_GET
 def metadata(request):
-    response = HttpResponse(signed_metadata(request.tenant, request), content_type="application/samlmetadata+xml")
-    response["Cache-Control"] = "public, max-age=300"
-    return response
+    return metadata_response(signed_metadata(request.tenant, request))
 
 
 def _error(request, message: str, detail: str = ""):

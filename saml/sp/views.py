@@ -1,6 +1,6 @@
 """The tenant's SAML SP endpoints: metadata, login (to a connected IdP) and the assertion consumer."""
 
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -13,7 +13,7 @@ from tenants.signin.password import sign_out
 from tenants.signin.redirects import safe_next
 
 from ..idp.sso import SSOError
-from ..idp.views import requires_xmlsec
+from ..idp.views import metadata_response, requires_xmlsec
 from ..models import IdPConnection
 from . import flow
 from .client import signed_sp_metadata
@@ -23,9 +23,7 @@ from .slo import handle_idp_logout
 @requires_xmlsec
 @require_GET
 def metadata(request):
-    response = HttpResponse(signed_sp_metadata(request.tenant, request), content_type="application/samlmetadata+xml")
-    response["Cache-Control"] = "public, max-age=300"
-    return response
+    return metadata_response(signed_sp_metadata(request.tenant, request))
 
 
 def _error(request, message: str, detail: str = ""):
