@@ -238,6 +238,21 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
 }
 
+# SCIM 2.0 on django-scim2: our own adapters, views and bearer-token check (scim/).
+SCIM_SERVICE_PROVIDER = {
+    "AUTH_CHECK_MIDDLEWARE": "scim.auth.SCIMTokenAuthCheck",
+    "USER_ADAPTER": "scim.users.TenantSCIMUser",
+    "NETLOC": "localhost",  # locations are built from LUMOAUTH_BASE_URL by our adapters
+    "AUTHENTICATION_SCHEMES": [
+        {
+            "type": "oauthbearertoken",
+            "name": "OAuth Bearer Token",
+            "description": "A SCIM token created by a tenant administrator",
+            "primary": True,
+        },
+    ],
+}
+
 # Sign-in throttling: failures counted per account and per client IP in the cache.
 LUMOAUTH_SIGNIN_MAX_FAILURES_PER_ACCOUNT = int(os.environ.get("LUMOAUTH_SIGNIN_MAX_FAILURES_PER_ACCOUNT", "5"))
 LUMOAUTH_SIGNIN_MAX_FAILURES_PER_IP = int(os.environ.get("LUMOAUTH_SIGNIN_MAX_FAILURES_PER_IP", "20"))

@@ -12,6 +12,7 @@ tenant_patterns = [
     path("", include("tenants.urls")),
     path("", include("oauth.urls")),
     path("", include("saml.urls")),
+    path("", include("scim.urls")),
 ]
 
 urlpatterns = [

@@ -68,6 +68,8 @@ class User(AbstractBaseUser):
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
     sub = models.UUIDField("subject identifier", default=uuid.uuid4, unique=True, editable=False)
     username = models.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
+    # The provisioning client's own identifier for this user (SCIM externalId).
+    external_id = models.CharField(max_length=255, blank=True)
     email = models.EmailField(blank=True)
     email_verified = models.BooleanField(default=False)
 
@@ -142,6 +144,8 @@ class User(AbstractBaseUser):
 
 class Group(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="groups")
+    # The stable public identifier of the group (SCIM id).
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField("display name", max_length=200)
     description = models.TextField(blank=True)
     external_id = models.CharField(max_length=255, blank=True)

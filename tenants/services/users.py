@@ -34,6 +34,7 @@ EDITABLE_FIELDS = frozenset(
         "phone_number_verified",
         "address",
         "is_tenant_admin",
+        "external_id",
     }
 )
 
