@@ -28,6 +28,7 @@ from .users import ATTRIBUTES as USER_ATTRIBUTES
 from .users import TenantSCIMUser
 
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 MAX_COUNT = 200
 
 
@@ -72,7 +73,7 @@ class ResourceView:
     def queryset(self):
         return self.model.objects.filter(tenant=self.request.tenant)
 
-    def get_object(self):
+    def _find(self):
         value = self.kwargs.get("uuid")
         try:
             public_id = uuid.UUID(str(value))
@@ -81,6 +82,40 @@ class ResourceView:
         found = self.queryset().filter(**{self.id_field: public_id}).first()
         if found is None:  # unknown, or another tenant's: the same answer (RFC 7644 §3.12)
             raise exceptions.NotFoundError(value)
+        return found
+
+    @method_decorator(csrf_exempt)  # a bearer-token API; as_view() reads this from dispatch
+    def dispatch(self, request, *args, **kwargs):
+        # /.search (RFC 7644 §3.4.3): a POSTed SearchRequest is a GET with its parameters in the body.
+        if request.method == "POST" and kwargs.get("uuid") == ".search":
+            kwargs.pop("uuid")
+            self.search_body = True
+        return super().dispatch(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        if getattr(self, "search_body", False):
+            body = self.load_body(request.body)
+            if not isinstance(body, dict) or body.get("schemas") != [SEARCH_REQUEST]:
+                raise exceptions.BadRequestError("Expected a SearchRequest.", scim_type="invalidSyntax")
+            params = request.GET.copy()
+            for key in ("filter", "startIndex", "count", "sortBy", "sortOrder"):
+                if key in body:
+                    params[key] = str(body[key])
+            for key in ("attributes", "excludedAttributes"):
+                if isinstance(body.get(key), list):
+                    params[key] = ",".join(str(a) for a in body[key])
+            request.GET = params
+            return self.get_many(request)
+        return super().post(request, *args, **kwargs)
+
+    def get_object(self):
+        found = self._find()
+        # RFC 7644 §3.14: If-Match with another version than the current one is 412.
+        expected = self.request.META.get("HTTP_IF_MATCH")
+        if expected and expected.strip() != "*" and self.request.method in ("PUT", "PATCH", "DELETE"):
+            current = self.adapter_class(found, request=self.request).version
+            if current not in [e.strip() for e in expected.split(",")]:
+                raise exceptions.SCIMException("The resource has changed (ETag mismatch).", status=412)
         return found
 
     def get_single(self, request):

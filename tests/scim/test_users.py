@@ -225,3 +225,37 @@ def test_discovery_endpoints(scim):
     nowhere = scim.get(f"{scim.base}/Nowhere")
     assert nowhere.status_code == 404 and nowhere.json()["status"] == "404"
     assert requests.get(f"{scim.base}/ServiceProviderConfig", timeout=10).status_code == 401
+
+
+def test_search_endpoint_and_etag_preconditions(scim):
+    user = scim.post(f"{scim.base}/Users", json=okta_user()).json()
+    scim.post(f"{scim.base}/Users", json=okta_user("other@acme.example", external_id="o"))
+    found = scim.post(
+        f"{scim.base}/Users/.search",
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": 'userName sw "jdoe"',
+            "attributes": ["userName"],
+            "count": 10,
+        },
+    )
+    assert found.status_code == 200, found.text
+    assert found.json()["totalResults"] == 1 and set(found.json()["Resources"][0]) == {
+        "id",
+        "schemas",
+        "meta",
+        "userName",
+    }
+    assert scim.post(f"{scim.base}/Users/.search", json={"filter": "x"}).status_code == 400
+    stale = scim.patch(
+        f"{scim.base}/Users/{user['id']}",
+        headers={"If-Match": 'W/"stale"'},
+        json={"Operations": [{"op": "replace", "path": "nickName", "value": "J"}]},
+    )
+    assert stale.status_code == 412
+    fresh = scim.patch(
+        f"{scim.base}/Users/{user['id']}",
+        headers={"If-Match": user["meta"]["version"]},
+        json={"Operations": [{"op": "replace", "path": "nickName", "value": "J"}]},
+    )
+    assert fresh.status_code == 200 and fresh.json()["nickName"] == "J"
