@@ -76,9 +76,10 @@ class TenantSCIMGroup(SCIMGroup):
             d["externalId"] = group.external_id
         if self.include_members and group.pk:
             base = f"{base_url(self.request)}/t/{self.request.tenant.slug}/scim/v2/Users/"
+            # RFC 7643 §8.7.1: a member has value, $ref and type.
             d["members"] = [
-                {"value": str(sub), "display": username, "$ref": base + str(sub)}
-                for sub, username in group.members.values_list("sub", "username").iterator()
+                {"value": str(sub), "type": "User", "$ref": base + str(sub)}
+                for sub in group.members.values_list("sub", flat=True).iterator()
             ]
         return d
 
