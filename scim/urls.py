@@ -14,5 +14,6 @@ urlpatterns = [
     path("scim/v2/ResourceTypes/<str:uuid>", views.DiscoveryView.as_view(document="types")),
     path("scim/v2/Schemas", views.DiscoveryView.as_view(document="schemas"), name="scim-schemas"),
     path("scim/v2/Schemas/<str:uuid>", views.DiscoveryView.as_view(document="schemas")),
+    path("scim/v2/Me", views.MeView.as_view(), name="scim-me"),
     re_path(r"^scim/v2/.*$", views.NotFoundView.as_view()),
 ]

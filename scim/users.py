@@ -58,6 +58,33 @@ def _primary(values, key="value") -> str:
     return str(chosen.get(key, "")) if isinstance(chosen, dict) else str(chosen)
 
 
+ENTERPRISE_ATTRIBUTES = ("employeeNumber", "costCenter", "organization", "division", "department", "manager")
+
+
+def _enterprise_value(name: str, value):
+    """A valid value of an enterprise attribute ("manager" is {"value": id} or an id)."""
+    if name == "manager":
+        value = value.get("value") if isinstance(value, dict) else value
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise exceptions.BadRequestError(f"{name} must be a string.", scim_type="invalidValue")
+    return value
+
+
+def enterprise_from(extension) -> dict:
+    if extension is None:
+        return {}
+    if not isinstance(extension, dict):
+        raise exceptions.BadRequestError("The enterprise extension must be an object.", scim_type="invalidValue")
+    found = {}
+    for name in ENTERPRISE_ATTRIBUTES:
+        value = _enterprise_value(name, extension.get(name))
+        if value is not None:
+            found[name] = value
+    return found
+
+
 def fields_from_resource(d: dict) -> dict:
     """User fields from a full SCIM User resource (POST, PUT): absent attributes are cleared."""
     name = d.get("name") if isinstance(d.get("name"), dict) else {}
@@ -75,10 +102,12 @@ def fields_from_resource(d: dict) -> dict:
         "email": _primary(d.get("emails")),
         "phone_number": _primary(d.get("phoneNumbers")),
     }
+    enterprise = enterprise_from(d.get(ENTERPRISE_SCHEMA))
     if not all(isinstance(v, str) for v in fields.values()):
         raise exceptions.BadRequestError("String attributes must be strings.", scim_type="invalidValue")
     if not fields["username"]:
         raise exceptions.BadRequestError("userName is required.", scim_type="invalidValue")
+    fields["enterprise"] = enterprise
     return fields
 
 
@@ -118,7 +147,7 @@ class TenantSCIMUser(SCIMUser):
             "active": user.is_active,
             "emails": [{"value": user.email, "primary": True, "type": "work"}] if user.email else [],
             "groups": [{"value": str(g.pk), "display": g.name} for g in user.directory_groups.all()] if user.pk else [],
-            ENTERPRISE_SCHEMA: {},
+            ENTERPRISE_SCHEMA: {k: ({"value": v} if k == "manager" else v) for k, v in (user.enterprise or {}).items()},
             "meta": {
                 "resourceType": "User",
                 "location": self.location,
@@ -178,6 +207,8 @@ class TenantSCIMUser(SCIMUser):
         for operation in operations:
             if not isinstance(operation, dict) or not isinstance(operation.get("op"), str):
                 raise exceptions.BadRequestError("Each operation needs an op.", scim_type="invalidSyntax")
+            if self._enterprise_operation(operation):
+                continue
             try:
                 pairs = self.parse_path_and_values(operation.get("path"), operation.get("value"))
             except (ValueError, TypeError, AttributeError) as exc:
@@ -185,6 +216,44 @@ class TenantSCIMUser(SCIMUser):
             for path, value in pairs:
                 self.handle_path_and_value(path, value, operation)
         self.save()
+
+    def _enterprise_operation(self, operation: dict) -> bool:
+        """Paths of the enterprise extension, which Entra ID sends fully qualified
+        ("urn:...:enterprise:2.0:User:department"); True when handled here."""
+        path, value, remove = operation.get("path"), operation.get("value"), operation["op"].lower() == "remove"
+        if path is None and isinstance(value, dict):
+            changes = {
+                k[len(ENTERPRISE_SCHEMA) + 1 :]: v
+                for k, v in value.items()
+                if isinstance(k, str) and k.startswith(ENTERPRISE_SCHEMA + ":")
+            }
+            if isinstance(value.get(ENTERPRISE_SCHEMA), dict):
+                changes.update(value[ENTERPRISE_SCHEMA])
+            for key in [k for k in value if isinstance(k, str) and k.startswith(ENTERPRISE_SCHEMA)]:
+                value.pop(key)
+            for name, item in changes.items():
+                self._set_enterprise(name, item, remove)
+            return not value  # handled everything unless other attributes remain
+        if isinstance(path, str) and path.startswith(ENTERPRISE_SCHEMA):
+            name = path[len(ENTERPRISE_SCHEMA) :].lstrip(":").split(".")[0]
+            if not name:
+                for sub, item in (value or {}).items() if isinstance(value, dict) else []:
+                    self._set_enterprise(sub, item, remove)
+            else:
+                self._set_enterprise(name, value, remove)
+            return True
+        return False
+
+    def _set_enterprise(self, name: str, value, remove: bool) -> None:
+        if name not in ENTERPRISE_ATTRIBUTES:
+            raise exceptions.BadRequestError(f"Unknown enterprise attribute {name}.", scim_type="invalidPath")
+        enterprise = dict(self._fields.get("enterprise", self.obj.enterprise or {}))
+        cleaned = None if remove else _enterprise_value(name, value)
+        if cleaned is None:
+            enterprise.pop(name, None)
+        else:
+            enterprise[name] = cleaned
+        self._fields["enterprise"] = enterprise
 
     def _set(self, path, value, *, remove: bool = False) -> None:
         target = path.first_path if path is not None else None

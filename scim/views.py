@@ -221,3 +221,13 @@ class NotFoundView(View):
 
     def dispatch(self, request, *args, **kwargs):
         return scim_error(404, "There is no such SCIM resource.")
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(SCIMTokenAuthCheck, name="dispatch")
+class MeView(View):
+    """RFC 7644 §3.11: a SCIM token stands for a provisioning client, not a user, so /Me is not
+    supported - answered with 501 as the RFC asks."""
+
+    def dispatch(self, request, *args, **kwargs):
+        return scim_error(501, "/Me is not supported: SCIM tokens belong to provisioning clients, not users.")

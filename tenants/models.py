@@ -94,6 +94,9 @@ class User(AbstractBaseUser):
     phone_number_verified = models.BooleanField(default=False)
     # OIDC Core §5.1.1 address: formatted, street_address, locality, region, postal_code, country.
     address = models.JSONField(default=dict, blank=True)
+    # SCIM enterprise extension (RFC 7643 §4.3): employeeNumber, costCenter, organization, division,
+    # department, manager (the manager's id).
+    enterprise = models.JSONField(default=dict, blank=True)
 
     is_active = models.BooleanField(default=True)
     is_tenant_admin = models.BooleanField(default=False)

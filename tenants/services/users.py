@@ -35,6 +35,7 @@ EDITABLE_FIELDS = frozenset(
         "address",
         "is_tenant_admin",
         "external_id",
+        "enterprise",
     }
 )
 

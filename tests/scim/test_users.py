@@ -259,3 +259,29 @@ def test_search_endpoint_and_etag_preconditions(scim):
         json={"Operations": [{"op": "replace", "path": "nickName", "value": "J"}]},
     )
     assert fresh.status_code == 200 and fresh.json()["nickName"] == "J"
+
+
+def test_enterprise_extension_as_entra_sends_it(scim):
+    ext = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    body = okta_user()
+    body["schemas"].append(ext)
+    body[ext] = {"employeeNumber": "701984", "department": "Tour Operations", "manager": {"value": "26118915"}}
+    user = scim.post(f"{scim.base}/Users", json=body).json()
+    assert user[ext] == {"employeeNumber": "701984", "department": "Tour Operations", "manager": {"value": "26118915"}}
+    patched = scim.patch(f"{scim.base}/Users/{user['id']}", json={"Operations": [
+        {"op": "Replace", "path": f"{ext}:department", "value": "Finance"},
+        {"op": "Add", "path": f"{ext}:costCenter", "value": "4130"},
+        {"op": "Remove", "path": f"{ext}:manager"},
+        {"op": "replace", "value": {f"{ext}:division": "EMEA", "displayName": "Jo D"}}]})
+    assert patched.status_code == 200, patched.text
+    assert patched.json()[ext] == {"employeeNumber": "701984", "department": "Finance", "costCenter": "4130",
+                                   "division": "EMEA"}
+    assert patched.json()["displayName"] == "Jo D"
+    bad = scim.patch(f"{scim.base}/Users/{user['id']}", json={"Operations": [
+        {"op": "replace", "path": f"{ext}:shoeSize", "value": "44"}]})
+    assert bad.status_code == 400 and bad.json()["scimType"] == "invalidPath"
+
+
+def test_me_is_not_supported(scim):
+    answer = scim.get(f"{scim.base}/Me")
+    assert answer.status_code == 501 and answer.json()["status"] == "501"
