@@ -23,10 +23,18 @@ def session() -> requests.Session:
 def create_users(numbers: range) -> list[str]:
     s, ids = session(), []
     for n in numbers:
-        answer = s.post(f"{BASE}/Users", timeout=30, json={
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": f"user{n}@bench.example",
-            "name": {"givenName": f"User{n}", "familyName": "Bench"}, "externalId": f"ext-{n}",
-            "emails": [{"value": f"user{n}@bench.example", "primary": True}], "active": True})
+        answer = s.post(
+            f"{BASE}/Users",
+            timeout=30,
+            json={
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": f"user{n}@bench.example",
+                "name": {"givenName": f"User{n}", "familyName": "Bench"},
+                "externalId": f"ext-{n}",
+                "emails": [{"value": f"user{n}@bench.example", "primary": True}],
+                "active": True,
+            },
+        )
         answer.raise_for_status()
         ids.append(answer.json()["id"])
     return ids
@@ -44,9 +52,14 @@ group.raise_for_status()
 group_id = group.json()["id"]
 started = time.perf_counter()
 for i in range(0, len(ids), BATCH):
-    answer = s.patch(f"{BASE}/Groups/{group_id}", timeout=300, json={
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [{"op": "add", "path": "members", "value": [{"value": v} for v in ids[i:i + BATCH]]}]})
+    answer = s.patch(
+        f"{BASE}/Groups/{group_id}",
+        timeout=300,
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": v} for v in ids[i : i + BATCH]]}],
+        },
+    )
     answer.raise_for_status()
 members_seconds = time.perf_counter() - started
 
@@ -57,6 +70,8 @@ found = s.get(f"{BASE}/Users", params={"filter": f'userName eq "user{N // 2}@ben
 reads_seconds = time.perf_counter() - started
 assert len(full.json()["members"]) == N and found.json()["totalResults"] == 1 and "members" not in slim.json()
 
-print(f"users={N} users_s={users_seconds:.1f} users_per_s={N / users_seconds:.0f} "
-      f"members={N} members_s={members_seconds:.1f} members_per_s={N / members_seconds:.0f} "
-      f"reads_s={reads_seconds:.2f} threads={THREADS}")
+print(
+    f"users={N} users_s={users_seconds:.1f} users_per_s={N / users_seconds:.0f} "
+    f"members={N} members_s={members_seconds:.1f} members_per_s={N / members_seconds:.0f} "
+    f"reads_s={reads_seconds:.2f} threads={THREADS}"
+)

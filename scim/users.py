@@ -2,6 +2,7 @@
 adapter. Every change goes through tenants.services, so it is audited with the SCIM token as actor."""
 
 import hashlib
+import re
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -58,6 +59,7 @@ def _primary(values, key="value") -> str:
     return str(chosen.get(key, "")) if isinstance(chosen, dict) else str(chosen)
 
 
+VALUE_FILTER_PATH = re.compile(r"^(\w+)\[[^\]]*\](?:\.(\w+))?$")
 ENTERPRISE_ATTRIBUTES = ("employeeNumber", "costCenter", "organization", "division", "department", "manager")
 
 
@@ -207,7 +209,7 @@ class TenantSCIMUser(SCIMUser):
         for operation in operations:
             if not isinstance(operation, dict) or not isinstance(operation.get("op"), str):
                 raise exceptions.BadRequestError("Each operation needs an op.", scim_type="invalidSyntax")
-            if self._enterprise_operation(operation):
+            if self._enterprise_operation(operation) or self._value_filter_operation(operation):
                 continue
             try:
                 pairs = self.parse_path_and_values(operation.get("path"), operation.get("value"))
@@ -243,6 +245,24 @@ class TenantSCIMUser(SCIMUser):
                 self._set_enterprise(name, value, remove)
             return True
         return False
+
+    def _value_filter_operation(self, operation: dict) -> bool:
+        """'emails[type eq "work"].value' and the like: we keep one value per multi-valued
+        attribute (the primary), so the filter selects it; True when handled here."""
+        path = operation.get("path")
+        match = VALUE_FILTER_PATH.match(path.strip()) if isinstance(path, str) else None
+        if match is None:
+            return False
+        field = field_for((match.group(1), match.group(2) or "value", None))
+        if field not in ("email", "phone_number"):
+            raise exceptions.BadRequestError(f"Cannot change {path}.", scim_type="invalidPath")
+        value = operation.get("value")
+        if isinstance(value, dict):
+            value = value.get("value")
+        if operation["op"].lower() != "remove" and not isinstance(value, str):
+            raise exceptions.BadRequestError(f"{path} must be a string.", scim_type="invalidValue")
+        self._fields[field] = "" if operation["op"].lower() == "remove" else value
+        return True
 
     def _set_enterprise(self, name: str, value, remove: bool) -> None:
         if name not in ENTERPRISE_ATTRIBUTES:

@@ -268,20 +268,48 @@ def test_enterprise_extension_as_entra_sends_it(scim):
     body[ext] = {"employeeNumber": "701984", "department": "Tour Operations", "manager": {"value": "26118915"}}
     user = scim.post(f"{scim.base}/Users", json=body).json()
     assert user[ext] == {"employeeNumber": "701984", "department": "Tour Operations", "manager": {"value": "26118915"}}
-    patched = scim.patch(f"{scim.base}/Users/{user['id']}", json={"Operations": [
-        {"op": "Replace", "path": f"{ext}:department", "value": "Finance"},
-        {"op": "Add", "path": f"{ext}:costCenter", "value": "4130"},
-        {"op": "Remove", "path": f"{ext}:manager"},
-        {"op": "replace", "value": {f"{ext}:division": "EMEA", "displayName": "Jo D"}}]})
+    patched = scim.patch(
+        f"{scim.base}/Users/{user['id']}",
+        json={
+            "Operations": [
+                {"op": "Replace", "path": f"{ext}:department", "value": "Finance"},
+                {"op": "Add", "path": f"{ext}:costCenter", "value": "4130"},
+                {"op": "Remove", "path": f"{ext}:manager"},
+                {"op": "replace", "value": {f"{ext}:division": "EMEA", "displayName": "Jo D"}},
+            ]
+        },
+    )
     assert patched.status_code == 200, patched.text
-    assert patched.json()[ext] == {"employeeNumber": "701984", "department": "Finance", "costCenter": "4130",
-                                   "division": "EMEA"}
+    assert patched.json()[ext] == {
+        "employeeNumber": "701984",
+        "department": "Finance",
+        "costCenter": "4130",
+        "division": "EMEA",
+    }
     assert patched.json()["displayName"] == "Jo D"
-    bad = scim.patch(f"{scim.base}/Users/{user['id']}", json={"Operations": [
-        {"op": "replace", "path": f"{ext}:shoeSize", "value": "44"}]})
+    bad = scim.patch(
+        f"{scim.base}/Users/{user['id']}",
+        json={"Operations": [{"op": "replace", "path": f"{ext}:shoeSize", "value": "44"}]},
+    )
     assert bad.status_code == 400 and bad.json()["scimType"] == "invalidPath"
 
 
 def test_me_is_not_supported(scim):
     answer = scim.get(f"{scim.base}/Me")
     assert answer.status_code == 501 and answer.json()["status"] == "501"
+
+
+def test_value_filter_paths_as_entra_sends_them(scim):
+    user = scim.post(f"{scim.base}/Users", json=okta_user()).json()
+    answer = scim.patch(
+        f"{scim.base}/Users/{user['id']}",
+        json={
+            "Operations": [
+                {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "john.doe@acme.example"},
+                {"op": "Replace", "path": 'phoneNumbers[type eq "work"].value', "value": "+1 555 0100"},
+            ]
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["emails"][0]["value"] == "john.doe@acme.example"
+    assert answer.json()["phoneNumbers"][0]["value"] == "+1 555 0100"
