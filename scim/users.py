@@ -306,7 +306,7 @@ class TenantSCIMUser(SCIMUser):
             raise exceptions.BadRequestError("userName cannot be empty.", scim_type="invalidValue")
 
     def _default_validate_op(self, path, value, operation) -> None:
-        pass  # values are checked in _set, which also accepts Entra ID's "True"/"False" strings
+        """Values are checked in _set, which also accepts Entra ID's "True"/"False" strings."""
 
     def handle_add(self, path, value, operation) -> None:
         self._set(path, value)

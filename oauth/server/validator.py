@@ -159,7 +159,7 @@ class TenantOAuth2Validator(OAuth2Validator):
             )
 
     def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
-        pass  # validate_code already marked the code used, atomically
+        """Nothing left to do: validate_code already marked the code used, atomically."""
 
     def confirm_redirect_uri(self, client_id, code, redirect_uri, client, request, *args, **kwargs):
         grant = self._grant(code, request)
