@@ -93,6 +93,8 @@ class ResourceView:
         return super().dispatch(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
+        if kwargs.get("uuid"):  # resources are created on the collection, never on an id
+            raise exceptions.SCIMException("POST goes to the collection.", status=405)
         if getattr(self, "search_body", False):
             body = self.load_body(request.body)
             if not isinstance(body, dict) or body.get("schemas") != [SEARCH_REQUEST]:

@@ -313,3 +313,10 @@ def test_value_filter_paths_as_entra_sends_them(scim):
     assert answer.status_code == 200, answer.text
     assert answer.json()["emails"][0]["value"] == "john.doe@acme.example"
     assert answer.json()["phoneNumbers"][0]["value"] == "+1 555 0100"
+
+
+def test_post_to_a_resource_is_405(scim):
+    user = scim.post(f"{scim.base}/Users", json=okta_user()).json()
+    answer = scim.post(f"{scim.base}/Users/{user['id']}", json=okta_user("x@acme.example", external_id="x"))
+    assert answer.status_code == 405 and answer.json()["status"] == 405
+    assert scim.get(f"{scim.base}/Users", params={"filter": 'userName eq "x@acme.example"'}).json()["totalResults"] == 0
