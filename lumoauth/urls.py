@@ -13,6 +13,7 @@ tenant_patterns = [
     path("", include("oauth.urls")),
     path("", include("saml.urls")),
     path("", include("scim.urls")),
+    path("", include("portal.urls")),
 ]
 
 urlpatterns = [

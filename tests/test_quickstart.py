@@ -39,6 +39,7 @@ def test_quickstart_json_shape(capsys, settings):
     assert clients["demo-service"]["grant_types"] == ["client_credentials"]
     assert info["initial_access_token"] and info["registration_endpoint"].endswith("/t/demo/api/v1/oauth/register")
     assert info["saml_idp_metadata_url"] == "https://id.example.com/t/demo/saml/idp/metadata"
+    assert info["portal_url"] == "https://id.example.com/t/demo/portal/"
     assert info["scim"]["base_url"] == "https://id.example.com/t/demo/scim/v2" and info["scim"]["token"]
     assert info["saml_service_providers"] == [
         {"entity_id": "http://localhost:8081/saml/metadata", "acs_url": "http://localhost:8081/saml/acs"}

@@ -1,0 +1,67 @@
+"""The portal in a real browser: headless Chromium (Debian's) driven by Playwright."""
+
+import os
+import shutil
+
+import pytest
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    # Playwright's sync API runs an event loop; Django must allow its sync ORM calls meanwhile.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def test_admin_creates_then_deactivates_a_user(chromium, live_server, tenant, make_user, tmp_path):
+    make_user(tenant, "boss", is_tenant_admin=True)
+    page = chromium.new_page()
+    page.goto(f"{live_server.url}/t/acme/portal/users/")
+    # Sent to the tenant's own sign-in page first.
+    page.fill("input[name=identifier]", "boss")
+    page.fill("input[name=password]", "correct-horse-battery")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/portal/users/")
+    assert page.inner_text("h1") == "Users"
+
+    page.click("text=New user")
+    page.fill("input[name=username]", "dana")
+    page.fill("input[name=email]", "not-an-email")
+    page.fill("input[name=given_name]", "Dana")
+    page.click("button:has-text('Create user')")
+    assert "Enter a valid email address." in page.content()
+    assert page.input_value("input[name=given_name]") == "Dana"  # kept what was typed
+    page.fill("input[name=email]", "dana@acme.example")
+    page.click("button:has-text('Create user')")
+    page.wait_for_url("**/portal/users/")
+    assert "User dana created." in page.content()
+    row = page.locator("tr", has_text="dana")
+    page.once("dialog", lambda dialog: dialog.accept())  # "Deactivate dana?"
+    row.locator("button:has-text('Deactivate')").click()
+    page.wait_for_selector("text=User dana deactivated.")
+    assert "deactivated" in page.locator("tr", has_text="dana").inner_text()
+    page.screenshot(path=os.environ.get("PORTAL_SCREENSHOT", str(tmp_path / "users.png")), full_page=True)
+
+    page.click("text=Dashboard")
+    assert "users (1 active)" in page.content()
+    page.close()

@@ -1,0 +1,116 @@
+"""The portal's access rules, CSRF, audit trail and pages, through the Django test client."""
+
+import pytest
+from django.test import Client
+
+from lumoauth.events.models import AuditEvent
+from tenants.models import User
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin(tenant, make_user):
+    return make_user(tenant, "boss", is_tenant_admin=True)
+
+
+@pytest.fixture
+def admin_client(tenant, admin, sign_in):
+    client = Client()
+    sign_in(client, tenant, "boss")
+    return client
+
+
+def test_anonymous_goes_to_the_tenant_sign_in(client, tenant):
+    response = client.get("/t/acme/portal/users/")
+    assert response.status_code == 302 and response["Location"] == "/t/acme/login?next=%2Ft%2Facme%2Fportal%2Fusers%2F"
+
+
+def test_non_admins_and_other_tenants_admins_learn_nothing(tenant, other_tenant, make_user, sign_in, admin):
+    member = Client()
+    make_user(tenant, "alice")
+    sign_in(member, tenant, "alice")
+    for path in (
+        "/t/acme/portal/",
+        "/t/acme/portal/users/",
+        f"/t/acme/portal/users/{admin.sub}/",
+        "/t/acme/portal/audit/",
+    ):
+        assert member.get(path).status_code == 404
+    foreign = Client()
+    make_user(other_tenant, "root", is_tenant_admin=True)
+    sign_in(foreign, other_tenant, "root")
+    assert foreign.get("/t/acme/portal/").status_code == 302  # not signed in to acme at all
+    assert foreign.get(f"/t/{other_tenant.slug}/portal/users/{admin.sub}/").status_code == 404
+
+
+def test_dashboard_counts_and_recent_events(admin_client):
+    page = admin_client.get("/t/acme/portal/")
+    assert page.status_code == 200
+    assert page.context["users"] == 1 and page.context["sign_ins"] == 1
+    assert b"login.succeeded" in page.content
+
+
+def test_create_edit_deactivate_user(admin_client, tenant, admin):
+    created = admin_client.post(
+        "/t/acme/portal/users/new",
+        {"username": "carol", "email": "carol@acme.example", "given_name": "Carol", "password": "carol-long-password"},
+    )
+    assert created.status_code == 302
+    carol = User.objects.get(tenant=tenant, username="carol")
+    assert carol.check_password("carol-long-password") and carol.given_name == "Carol"
+    edited = admin_client.post(
+        f"/t/acme/portal/users/{carol.sub}/",
+        {"username": "carol", "email": "carol@acme.example", "given_name": "Caroline", "is_tenant_admin": "on"},
+    )
+    assert edited.status_code == 302
+    carol.refresh_from_db()
+    assert carol.given_name == "Caroline" and carol.is_tenant_admin
+    assert admin_client.post(f"/t/acme/portal/users/{carol.sub}/active", {"active": "0"}).status_code == 302
+    carol.refresh_from_db()
+    assert not carol.is_active
+    events = AuditEvent.objects.filter(tenant=tenant, actor_id=str(admin.pk))
+    assert {"user.created", "user.updated", "user.deactivated"} <= set(events.values_list("action", flat=True))
+    listing = admin_client.get("/t/acme/portal/users/?q=carol")
+    assert b"carol" in listing.content and b"deactivated" in listing.content
+
+
+def test_form_errors_keep_what_was_typed(admin_client, admin):
+    answer = admin_client.post(
+        "/t/acme/portal/users/new", {"username": "boss", "email": "not-an-email", "given_name": "Typed"}
+    )
+    assert answer.status_code == 400
+    assert b'value="Typed"' in answer.content and b"Enter a valid email address." in answer.content
+    duplicate = admin_client.post("/t/acme/portal/users/new", {"username": "BOSS", "email": "x@acme.example"})
+    assert duplicate.status_code == 400 and b"already taken" in duplicate.content
+
+
+def test_admin_cannot_deactivate_themselves_and_csrf_is_enforced(tenant, admin, sign_in):
+    strict = Client(enforce_csrf_checks=True)
+    page = strict.get("/t/acme/login")
+    strict.post(
+        "/t/acme/login",
+        {"identifier": "boss", "password": PASSWORD, "csrfmiddlewaretoken": str(page.context["csrf_token"])},
+    )
+    assert strict.post(f"/t/acme/portal/users/{admin.sub}/active", {"active": "0"}).status_code == 403
+    relaxed = Client()
+    sign_in(relaxed, tenant, "boss")
+    relaxed.post(f"/t/acme/portal/users/{admin.sub}/active", {"active": "0"})
+    admin.refresh_from_db()
+    assert admin.is_active
+
+
+def test_audit_log_filters_and_keyset_pages(admin_client, tenant):
+    from lumoauth.events.api import record
+
+    for n in range(120):
+        record("thing.done", tenant=tenant, outcome="failure" if n % 2 else "success")
+    first = admin_client.get("/t/acme/portal/audit/?action=thing.&outcome=failure")
+    assert len(first.context["events"]) == 50 and all(e.outcome == "failure" for e in first.context["events"])
+    older = admin_client.get(
+        f"/t/acme/portal/audit/?action=thing.&outcome=failure&before={first.context['next_before']}"
+    )
+    assert len(older.context["events"]) == 10
+    assert older.context["next_before"] is None
+    assert not {e.id for e in first.context["events"]} & {e.id for e in older.context["events"]}
