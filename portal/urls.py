@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import audit, dashboard, users
+from .views import audit, dashboard, groups, users
 
 urlpatterns = [
     path("portal/", dashboard.dashboard, name="portal"),
@@ -10,5 +10,13 @@ urlpatterns = [
     path("portal/users/new", users.user_create, name="portal-user-create"),
     path("portal/users/<uuid:sub>/", users.user_edit, name="portal-user"),
     path("portal/users/<uuid:sub>/active", users.user_set_active, name="portal-user-active"),
+    path("portal/groups/", groups.group_list, name="portal-groups"),
+    path("portal/groups/<uuid:uid>/", groups.group_detail, name="portal-group"),
+    path("portal/groups/<uuid:uid>/delete", groups.group_delete, name="portal-group-delete"),
+    path(
+        "portal/groups/<uuid:uid>/members/<uuid:sub>/remove",
+        groups.group_remove_member,
+        name="portal-group-remove-member",
+    ),
     path("portal/audit/", audit.audit_log, name="portal-audit"),
 ]

@@ -72,4 +72,17 @@ def test_admin_creates_then_deactivates_a_user(chromium, live_server, tenant, ma
 
     page.click("text=Dashboard")
     assert "users (1 active)" in page.content()
+
+    # Groups: create one, add dana, remove her again after confirming.
+    page.click("nav >> text=Groups")
+    page.fill("input[name=name]", "Support")
+    page.click("button:has-text('Create group')")
+    page.click("a:has-text('Support')")
+    page.fill("input[name=identifier]", "dana@acme.example")
+    page.click("button:has-text('Add member')")
+    page.wait_for_selector("text=dana added.")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("tr", has_text="dana").locator("button:has-text('Remove')").click()
+    page.wait_for_selector("text=dana removed.")
+    assert "No members yet." in page.content()
     page.close()

@@ -114,3 +114,40 @@ def test_audit_log_filters_and_keyset_pages(admin_client, tenant):
     assert len(older.context["events"]) == 10
     assert older.context["next_before"] is None
     assert not {e.id for e in first.context["events"]} & {e.id for e in older.context["events"]}
+
+
+def test_groups_create_rename_members_delete(admin_client, tenant, admin, make_user):
+    from tenants.models import Group
+
+    make_user(tenant, "erin", email="erin@acme.example")
+    assert (
+        admin_client.post("/t/acme/portal/groups/", {"name": "Support", "description": "Helpdesk"}).status_code == 302
+    )
+    group = Group.objects.get(tenant=tenant, name="Support")
+    duplicate = admin_client.post("/t/acme/portal/groups/", {"name": "support"})
+    assert duplicate.status_code == 400 and b"already exists" in duplicate.content
+    page = f"/t/acme/portal/groups/{group.uid}/"
+    assert admin_client.post(page, {"form": "member", "identifier": "ERIN@acme.example"}).status_code == 302
+    assert list(group.members.values_list("username", flat=True)) == ["erin"]
+    unknown = admin_client.post(page, {"form": "member", "identifier": "nobody"})
+    assert unknown.status_code == 400 and b"No user of this organization" in unknown.content
+    assert admin_client.post(page, {"form": "group", "name": "Customer support", "description": ""}).status_code == 302
+    group.refresh_from_db()
+    assert group.name == "Customer support"
+    erin = User.objects.get(username="erin")
+    assert admin_client.post(f"{page}members/{erin.sub}/remove").status_code == 302
+    assert not group.members.exists()
+    listing = admin_client.get("/t/acme/portal/groups/?q=customer")
+    assert b"Customer support" in listing.content
+    assert admin_client.post(f"{page}delete").status_code == 302
+    assert not Group.objects.filter(pk=group.pk).exists()
+    actions = set(AuditEvent.objects.filter(tenant=tenant, actor_id=str(admin.pk)).values_list("action", flat=True))
+    assert {"group.created", "membership.added", "group.updated", "membership.removed", "group.deleted"} <= actions
+
+
+def test_groups_of_another_tenant_are_not_found(admin_client, other_tenant):
+    from tenants.services.groups import create_group
+
+    foreign = create_group(other_tenant, "Theirs")
+    assert admin_client.get(f"/t/acme/portal/groups/{foreign.uid}/").status_code == 404
+    assert admin_client.post(f"/t/acme/portal/groups/{foreign.uid}/delete").status_code == 404
