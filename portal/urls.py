@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import audit, dashboard, groups, users
+from .views import audit, clients, dashboard, groups, users
 
 urlpatterns = [
     path("portal/", dashboard.dashboard, name="portal"),
@@ -18,5 +18,8 @@ urlpatterns = [
         groups.group_remove_member,
         name="portal-group-remove-member",
     ),
+    path("portal/clients/", clients.client_list, name="portal-clients"),
+    path("portal/clients/<str:client_id>/rotate", clients.client_rotate_secret, name="portal-client-rotate"),
+    path("portal/clients/<str:client_id>/delete", clients.client_delete, name="portal-client-delete"),
     path("portal/audit/", audit.audit_log, name="portal-audit"),
 ]

@@ -85,4 +85,15 @@ def test_admin_creates_then_deactivates_a_user(chromium, live_server, tenant, ma
     page.locator("tr", has_text="dana").locator("button:has-text('Remove')").click()
     page.wait_for_selector("text=dana removed.")
     assert "No members yet." in page.content()
+
+    # OAuth clients: register a service; its secret is shown once.
+    page.click("nav >> text=OAuth clients")
+    page.fill("input[name=name]", "Billing service")
+    page.uncheck("input[value=authorization_code]")
+    page.check("input[value=client_credentials]")
+    page.click("button:has-text('Register client')")
+    assert "shown only once" in page.content()
+    assert len(page.inner_text("#client-secret")) > 30
+    page.click("text=Back to OAuth clients")
+    assert "Billing service" in page.content()
     page.close()

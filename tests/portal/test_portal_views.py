@@ -151,3 +151,58 @@ def test_groups_of_another_tenant_are_not_found(admin_client, other_tenant):
     foreign = create_group(other_tenant, "Theirs")
     assert admin_client.get(f"/t/acme/portal/groups/{foreign.uid}/").status_code == 404
     assert admin_client.post(f"/t/acme/portal/groups/{foreign.uid}/delete").status_code == 404
+
+
+def test_oauth_clients_register_rotate_delete(admin_client, tenant, admin):
+    import re
+
+    from django.contrib.auth.hashers import check_password
+
+    from oauth.models import Client as OAuthClient
+
+    created = admin_client.post(
+        "/t/acme/portal/clients/",
+        {
+            "name": "Billing",
+            "client_type": "confidential",
+            "grant_types": ["client_credentials"],
+            "token_endpoint_auth_method": "client_secret_basic",
+            "token_format": "opaque",
+            "access_token_lifetime": 600,
+            "refresh_token_lifetime": 86400,
+        },
+    )
+    assert created.status_code == 200 and created["Cache-Control"] == "no-store"
+    secret = re.search(rb'id="client-secret">([^<]+)<', created.content).group(1).decode()
+    client = OAuthClient.objects.get(tenant=tenant, name="Billing")
+    assert check_password(secret, client.client_secret) and client.access_token_lifetime == 600
+    rotated = admin_client.post(f"/t/acme/portal/clients/{client.client_id}/rotate")
+    new_secret = re.search(rb'id="client-secret">([^<]+)<', rotated.content).group(1).decode()
+    client.refresh_from_db()
+    assert new_secret != secret and check_password(new_secret, client.client_secret)
+    bad = admin_client.post(
+        "/t/acme/portal/clients/",
+        {
+            "name": "Broken",
+            "client_type": "public",
+            "grant_types": ["client_credentials"],
+            "token_endpoint_auth_method": "client_secret_basic",
+            "token_format": "jwt",
+            "access_token_lifetime": 600,
+            "refresh_token_lifetime": 86400,
+        },
+    )
+    assert bad.status_code == 400 and b"confidential" in bad.content and b'value="Broken"' in bad.content
+    assert admin_client.post(f"/t/acme/portal/clients/{client.client_id}/delete").status_code == 302
+    assert not OAuthClient.objects.filter(pk=client.pk).exists()
+    actions = set(AuditEvent.objects.filter(tenant=tenant, actor_id=str(admin.pk)).values_list("action", flat=True))
+    assert {"client.created", "client.secret_rotated", "client.deleted"} <= actions
+
+
+def test_clients_of_another_tenant_are_not_found(admin_client, other_tenant):
+    from oauth.services.clients import ClientSpec, create_client
+
+    foreign, _ = create_client(other_tenant, ClientSpec(name="Theirs", grant_types=["client_credentials"]))
+    assert admin_client.post(f"/t/acme/portal/clients/{foreign.client_id}/rotate").status_code == 404
+    assert admin_client.post(f"/t/acme/portal/clients/{foreign.client_id}/delete").status_code == 404
+    assert b"Theirs" not in admin_client.get("/t/acme/portal/clients/").content
