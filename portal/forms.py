@@ -1,4 +1,5 @@
 from django import forms
+from django.core.exceptions import ValidationError
 
 USER_CLAIMS = ("email", "given_name", "family_name", "name", "phone_number", "locale", "zoneinfo")
 
@@ -24,3 +25,10 @@ class UserForm(forms.Form):
     def claims(self) -> dict:
         data = self.cleaned_data
         return {k: data[k] for k in USER_CLAIMS} | {"is_tenant_admin": data["is_tenant_admin"]}
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form: next to the field it names, else on top."""
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
+    for field, messages in errors.items():
+        form.add_error(field if field in form.fields else None, messages)

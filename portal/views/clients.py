@@ -14,6 +14,7 @@ from oauth.services.clients import ClientSpec, create_client, delete_client, rot
 from tenants.routing import tenant_url
 
 from ..access import tenant_admin_required
+from ..forms import add_service_errors
 
 
 class ClientForm(forms.Form):
@@ -77,8 +78,7 @@ def client_list(request):
         try:
             client, secret = create_client(request.tenant, form.spec(), actor=user_ref(request.user), request=request)
         except ValidationError as exc:
-            for field, errors in getattr(exc, "message_dict", {None: exc.messages}).items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, exc)
         else:
             return _secret_page(request, client, secret)
     clients = Client.objects.filter(tenant=request.tenant).order_by("name")

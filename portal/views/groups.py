@@ -16,6 +16,7 @@ from tenants.routing import tenant_url
 from tenants.services.groups import add_member, create_group, delete_group, remove_member, update_group
 
 from ..access import tenant_admin_required
+from ..forms import add_service_errors
 
 PAGE_SIZE = 25
 
@@ -33,11 +34,6 @@ def _group(request, uid):
     return Group.objects.filter(tenant=request.tenant, uid=uid).first()
 
 
-def _errors_into(form, exc: ValidationError) -> None:
-    for field, errors in getattr(exc, "message_dict", {None: exc.messages}).items():
-        form.add_error(field if field in form.fields else None, errors)
-
-
 @require_http_methods(["GET", "POST"])
 @tenant_admin_required
 def group_list(request):
@@ -52,7 +48,7 @@ def group_list(request):
                 request=request,
             )
         except ValidationError as exc:
-            _errors_into(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Group {group.name} created.")
             return HttpResponseRedirect(tenant_url(request, "portal-groups"))
@@ -85,7 +81,7 @@ def group_detail(request, uid):
         try:
             update_group(group, actor=actor, request=request, **form.cleaned_data)
         except ValidationError as exc:
-            _errors_into(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Group saved.")
             return HttpResponseRedirect(tenant_url(request, "portal-group", uid=group.uid))

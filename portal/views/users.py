@@ -15,7 +15,7 @@ from tenants.routing import tenant_url
 from tenants.services.users import create_user, set_active, update_user
 
 from ..access import tenant_admin_required
-from ..forms import UserForm
+from ..forms import UserForm, add_service_errors
 
 PAGE_SIZE = 25
 
@@ -41,14 +41,6 @@ def user_list(request):
     return render(request, "portal/users.html", {"page": page, "query": query, "section": "users"})
 
 
-def _apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
 @require_http_methods(["GET", "POST"])
 @tenant_admin_required
 def user_create(request):
@@ -64,7 +56,7 @@ def user_create(request):
                 **form.claims(),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"User {user.username} created.")
             return HttpResponseRedirect(tenant_url(request, "portal-users"))
@@ -95,7 +87,7 @@ def user_edit(request, sub):
                 **form.claims(),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"User {user.username} saved.")
             return HttpResponseRedirect(tenant_url(request, "portal-users"))
