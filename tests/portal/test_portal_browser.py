@@ -1,47 +1,13 @@
 """The portal in a real browser: headless Chromium (Debian's) driven by Playwright."""
 
-import os
-import shutil
-
 import pytest
+
+from .conftest import screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    # Playwright's sync API runs an event loop; Django must allow its sync ORM calls meanwhile
-    # (for these tests only: the variable is removed again afterwards).
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-def test_admin_creates_then_deactivates_a_user(chromium, live_server, tenant, make_user, tmp_path):
+def test_admin_creates_then_deactivates_a_user(chromium, live_server, tenant, make_user):
     make_user(tenant, "boss", is_tenant_admin=True)
     page = chromium.new_page()
     page.goto(f"{live_server.url}/t/acme/portal/users/")
@@ -68,7 +34,7 @@ def test_admin_creates_then_deactivates_a_user(chromium, live_server, tenant, ma
     row.locator("button:has-text('Deactivate')").click()
     page.wait_for_selector("text=User dana deactivated.")
     assert "deactivated" in page.locator("tr", has_text="dana").inner_text()
-    page.screenshot(path=os.environ.get("PORTAL_SCREENSHOT", str(tmp_path / "users.png")), full_page=True)
+    screenshot(page, "users")
 
     page.click("text=Dashboard")
     assert "users (1 active)" in page.content()
