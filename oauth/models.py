@@ -16,8 +16,7 @@ from oauth2_provider.models import (
     ApplicationManager,
 )
 
-DEFAULT_ACCESS_TOKEN_LIFETIME = 3600
-DEFAULT_REFRESH_TOKEN_LIFETIME = 30 * 24 * 3600
+from tenants.policy import DEFAULT_ACCESS_TOKEN_LIFETIME, DEFAULT_REFRESH_TOKEN_LIFETIME
 
 
 class GrantType(models.TextChoices):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import audit, clients, dashboard, groups, users
+from .views import audit, clients, dashboard, groups, organization, registration_tokens, users
 
 urlpatterns = [
     path("portal/", dashboard.dashboard, name="portal"),
@@ -19,7 +19,15 @@ urlpatterns = [
         name="portal-group-remove-member",
     ),
     path("portal/clients/", clients.client_list, name="portal-clients"),
+    path("portal/registration-tokens/", registration_tokens.token_list, name="portal-registration-tokens"),
+    path(
+        "portal/registration-tokens/<int:pk>/revoke",
+        registration_tokens.token_revoke,
+        name="portal-registration-token-revoke",
+    ),
+    path("portal/clients/<str:client_id>/", clients.client_edit, name="portal-client"),
     path("portal/clients/<str:client_id>/rotate", clients.client_rotate_secret, name="portal-client-rotate"),
     path("portal/clients/<str:client_id>/delete", clients.client_delete, name="portal-client-delete"),
     path("portal/audit/", audit.audit_log, name="portal-audit"),
+    path("portal/settings/", organization.tenant_settings, name="portal-settings"),
 ]

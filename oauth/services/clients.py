@@ -8,6 +8,7 @@ from django.db import transaction
 from oauth2_provider.generators import generate_client_id
 
 from lumoauth.events.api import Ref, record
+from tenants.policy import tenant_policy
 
 from ..client_secrets import generate_client_secret
 from ..models import DOT_GRANT_TYPE, AuthMethod, Client, GrantType, TokenFormat
@@ -123,6 +124,10 @@ def create_client(
     ever visible; only its keyed hash is stored."""
     check_consistency(spec)
     client = Client(tenant=tenant, client_id=client_id or generate_client_id())
+    # Lifetimes not given are the tenant's defaults (its settings), not the platform's.
+    policy = tenant_policy(tenant)
+    client.access_token_lifetime = policy.access_token_lifetime
+    client.refresh_token_lifetime = policy.refresh_token_lifetime
     _apply(client, spec)
     secret = None
     if client.token_endpoint_auth_method in SECRET_METHODS:

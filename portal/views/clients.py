@@ -1,4 +1,4 @@
-"""OAuth clients of the tenant: list, register, rotate the secret, delete (services of the oauth app)."""
+"""OAuth clients of the tenant: list, register, edit, rotate the secret, delete (services of the oauth app)."""
 
 from django import forms
 from django.contrib import messages
@@ -10,7 +10,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from lumoauth.errors import error_response
 from lumoauth.events.api import user_ref
 from oauth.models import AuthMethod, Client, GrantType, TokenFormat
-from oauth.services.clients import ClientSpec, create_client, delete_client, rotate_client_secret
+from oauth.services.clients import ClientSpec, create_client, delete_client, rotate_client_secret, update_client
+from tenants.policy import tenant_policy
 from tenants.routing import tenant_url
 
 from ..access import tenant_admin_required
@@ -42,6 +43,29 @@ class ClientForm(forms.Form):
     allowed_scopes = forms.CharField(label="Allowed scopes (space-separated; empty: all)", required=False)
     skip_consent = forms.BooleanField(label="First-party: skip the consent page", required=False)
 
+    def __init__(self, *args, tenant=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if tenant is not None:  # new clients start from the tenant's default lifetimes
+            policy = tenant_policy(tenant)
+            self.fields["access_token_lifetime"].initial = policy.access_token_lifetime
+            self.fields["refresh_token_lifetime"].initial = policy.refresh_token_lifetime
+
+    @classmethod
+    def initial_for(cls, client: Client) -> dict:
+        return {
+            "name": client.name,
+            "client_type": client.client_type,
+            "grant_types": client.grant_types,
+            "token_endpoint_auth_method": client.token_endpoint_auth_method,
+            "redirect_uris": "\n".join(client.redirect_uris.split()),
+            "post_logout_redirect_uris": "\n".join(client.post_logout_redirect_uris.split()),
+            "token_format": client.token_format,
+            "access_token_lifetime": client.access_token_lifetime,
+            "refresh_token_lifetime": client.refresh_token_lifetime,
+            "allowed_scopes": client.allowed_scopes,
+            "skip_consent": client.skip_authorization,
+        }
+
     def spec(self) -> ClientSpec:
         data = self.cleaned_data
         return ClientSpec(
@@ -58,6 +82,13 @@ class ClientForm(forms.Form):
             skip_consent=data["skip_consent"],
         )
 
+    def spec_for(self, client: Client) -> ClientSpec:
+        """The spec of an edit: what the form does not show (keys, origins) stays as it is."""
+        spec = self.spec()
+        spec.jwks, spec.jwks_uri = client.jwks, client.jwks_uri
+        spec.allowed_origins = client.allowed_origins.split()
+        return spec
+
 
 def _client(request, client_id):
     return Client.objects.filter(tenant=request.tenant, client_id=client_id).first()
@@ -73,7 +104,7 @@ def _secret_page(request, client, secret):
 @require_http_methods(["GET", "POST"])
 @tenant_admin_required
 def client_list(request):
-    form = ClientForm(request.POST or None)
+    form = ClientForm(request.POST or None, tenant=request.tenant)
     if request.method == "POST" and form.is_valid():
         try:
             client, secret = create_client(request.tenant, form.spec(), actor=user_ref(request.user), request=request)
@@ -86,6 +117,29 @@ def client_list(request):
         request,
         "portal/clients.html",
         {"clients": clients, "form": form, "section": "clients"},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_admin_required
+def client_edit(request, client_id):
+    client = _client(request, client_id)
+    if client is None:
+        return error_response(request, 404)
+    form = ClientForm(request.POST or None, initial=ClientForm.initial_for(client))
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_client(client, form.spec_for(client), actor=user_ref(request.user), request=request)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Client {client.name} saved.")
+            return HttpResponseRedirect(tenant_url(request, "portal-clients"))
+    return render(
+        request,
+        "portal/client_edit.html",
+        {"client": client, "form": form, "section": "clients"},
         status=400 if request.method == "POST" else 200,
     )
 

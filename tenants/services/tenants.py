@@ -46,7 +46,9 @@ def set_tenant_status(tenant: Tenant, status: str, *, actor: Ref | None = None, 
 
 
 @transaction.atomic
-def update_tenant(tenant: Tenant, *, actor: Ref | None = None, request=None, **changes) -> Tenant:
+def update_tenant(
+    tenant: Tenant, *, actor: Ref | None = None, request=None, details: dict | None = None, **changes
+) -> Tenant:
     allowed = {"name", "settings"}
     unknown = set(changes) - allowed
     if unknown:
@@ -62,6 +64,6 @@ def update_tenant(tenant: Tenant, *, actor: Ref | None = None, request=None, **c
         actor=actor,
         request=request,
         target=tenant_ref(tenant),
-        details={"fields": sorted(changes)},
+        details={"fields": sorted(changes)} | (details or {}),
     )
     return tenant

@@ -1,0 +1,90 @@
+"""The organization's settings: display name, default token lifetimes, password policy, email domains."""
+
+from dataclasses import asdict
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from lumoauth.events.api import user_ref
+from tenants.policy import (
+    MAX_LIFETIME,
+    MAX_PASSWORD_LENGTH,
+    MIN_LIFETIME,
+    MIN_PASSWORD_LENGTH,
+    TenantPolicy,
+    tenant_policy,
+    update_tenant_policy,
+)
+from tenants.routing import tenant_url
+
+from ..access import tenant_admin_required
+from ..forms import add_service_errors
+
+
+class SettingsForm(forms.Form):
+    name = forms.CharField(label="Display name", max_length=200)
+    access_token_lifetime = forms.IntegerField(
+        label="Default access token lifetime (seconds)",
+        min_value=MIN_LIFETIME,
+        max_value=MAX_LIFETIME,
+        help_text="For new OAuth clients; each client can change it.",
+    )
+    refresh_token_lifetime = forms.IntegerField(
+        label="Default refresh token lifetime (seconds)", min_value=MIN_LIFETIME, max_value=MAX_LIFETIME
+    )
+    password_min_length = forms.IntegerField(
+        label="Minimum password length", min_value=MIN_PASSWORD_LENGTH, max_value=MAX_PASSWORD_LENGTH
+    )
+    password_require_mixed_case = forms.BooleanField(label="Require upper- and lower-case letters", required=False)
+    password_require_digit = forms.BooleanField(label="Require a digit", required=False)
+    password_require_symbol = forms.BooleanField(label="Require a symbol", required=False)
+    allowed_email_domains = forms.CharField(
+        label="Allowed email domains (one per line)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Users' email addresses must be at one of these domains. Empty: any domain.",
+    )
+
+    CHECKBOXES = ("password_require_mixed_case", "password_require_digit", "password_require_symbol")
+
+    @classmethod
+    def initial_for(cls, tenant) -> dict:
+        policy = asdict(tenant_policy(tenant))
+        return policy | {"name": tenant.name, "allowed_email_domains": "\n".join(policy["allowed_email_domains"])}
+
+    def policy(self) -> TenantPolicy:
+        data = dict(self.cleaned_data)
+        data.pop("name")
+        data["allowed_email_domains"] = tuple(data["allowed_email_domains"].split())
+        return TenantPolicy(**data)
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_admin_required
+def tenant_settings(request):
+    tenant = request.tenant
+    form = SettingsForm(request.POST or None, initial=SettingsForm.initial_for(tenant))
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_tenant_policy(
+                tenant,
+                name=form.cleaned_data["name"],
+                policy=form.policy(),
+                actor=user_ref(request.user),
+                request=request,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Settings saved.")
+            return HttpResponseRedirect(tenant_url(request, "portal-settings"))
+    return render(
+        request,
+        "portal/settings.html",
+        {"form": form, "section": "settings"},
+        status=400 if request.method == "POST" else 200,
+    )
