@@ -22,6 +22,11 @@ MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH = 8, 128
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
+def is_domain_name(name: str) -> bool:
+    """A DNS name with at least two labels, lower case, no scheme or @ (e.g. corp.example)."""
+    return bool(DOMAIN.match(name))
+
+
 @dataclass(frozen=True)
 class TenantPolicy:
     access_token_lifetime: int = DEFAULT_ACCESS_TOKEN_LIFETIME
@@ -40,7 +45,7 @@ class TenantPolicy:
                 problems[name] = "Lifetimes are between 60 seconds and a year."
         if not MIN_PASSWORD_LENGTH <= self.password_min_length <= MAX_PASSWORD_LENGTH:
             problems["password_min_length"] = f"Between {MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH} characters."
-        bad = [d for d in self.allowed_email_domains if not DOMAIN.match(d)]
+        bad = [d for d in self.allowed_email_domains if not is_domain_name(d)]
         if bad:
             problems["allowed_email_domains"] = f"Not a domain name: {', '.join(bad)}."
         if problems:

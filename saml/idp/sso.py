@@ -17,6 +17,7 @@ from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.saml import NameID
 
 from ..models import NameIDFormat, ServiceProvider
+from ..services.service_providers import RELEASABLE_FIELDS
 from .server import DIGEST_ALG, SIGN_ALG, idp_server, idp_urls
 
 PASSWORD_PROTECTED_TRANSPORT = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
@@ -124,6 +125,8 @@ def name_id_for(sp: ServiceProvider, user, idp_entity_id: str) -> NameID:
 def released_attributes(sp: ServiceProvider, user) -> dict[str, list[str]]:
     identity = {}
     for attribute, field in sp.attribute_release.items():
+        if field not in RELEASABLE_FIELDS:  # never credentials or flags, whatever was stored
+            continue
         value = user.username if field == "username" else getattr(user, field, None)
         if field == "groups":
             value = list(user.directory_groups.values_list("name", flat=True))

@@ -6,6 +6,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from lumoauth.events.api import Ref, record
+from tenants.federation import MAPPABLE_FIELDS
+from tenants.models import FederatedIdentity
+from tenants.policy import is_domain_name
 
 from ..models import IdPConnection
 from ..sp_metadata import MAX_METADATA_BYTES, MetadataError, parse_idp_metadata
@@ -17,6 +20,18 @@ DEFAULT_ATTRIBUTE_MAPPING = {
     "family_name": "sn",
     "name": "displayName",
 }
+# User fields an IdP attribute may fill in (tenants/federation.py applies them as text; the
+# verification flags and JSON fields are decided here, not by the IdP's attributes).
+MAPPED_FIELDS = frozenset(MAPPABLE_FIELDS - {"email_verified", "phone_number_verified", "address", "enterprise"})
+MAX_NAME = 255
+MAX_GROUP_NAME = 200  # tenants.Group.name
+
+
+def _domains(domains):
+    """Lower-cased, without repeats (anything that is not a list of strings is left to validation)."""
+    if not isinstance(domains, list) or not all(isinstance(d, str) for d in domains):
+        return domains
+    return list(dict.fromkeys(d.strip().lower() for d in domains))
 
 
 def fetch_metadata(url: str) -> bytes:
@@ -37,6 +52,49 @@ def connection_ref(connection: IdPConnection) -> Ref:
     return Ref("saml_idp_connection", str(connection.pk), connection.name)
 
 
+def _text(value, limit: int) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and len(value) <= limit and value == value.strip()
+
+
+def _validate_rules(connection: IdPConnection) -> None:
+    """Attribute mapping, JIT group rules and email domains hold what sign-in can use."""
+    errors: dict[str, list[str]] = {}
+
+    def refuse(field, message):
+        errors.setdefault(field, []).append(message)
+
+    mapping = connection.attribute_mapping
+    if not isinstance(mapping, dict):
+        refuse("attribute_mapping", "Expected user fields mapped to SAML attribute names.")
+    else:
+        for field, attribute in mapping.items():
+            if field not in MAPPED_FIELDS:
+                refuse("attribute_mapping", f"{field!r} is not a user field an identity provider can fill in.")
+            if not _text(attribute, MAX_NAME):
+                refuse("attribute_mapping", f"The attribute for {field!r} must be 1 to {MAX_NAME} characters.")
+    groups = connection.default_groups
+    if not isinstance(groups, list) or not all(_text(g, MAX_GROUP_NAME) for g in groups):
+        refuse("default_groups", f"Group names are 1 to {MAX_GROUP_NAME} characters.")
+    if connection.group_mapping and not connection.group_attribute:
+        refuse("group_attribute", "Name the attribute whose values the group mapping reads.")
+    group_mapping = connection.group_mapping
+    if not isinstance(group_mapping, dict) or not all(
+        _text(value, MAX_NAME) and _text(group, MAX_GROUP_NAME) for value, group in group_mapping.items()
+    ):
+        refuse("group_mapping", f"Each IdP value maps to a group name of 1 to {MAX_GROUP_NAME} characters.")
+    domains = connection.email_domains
+    if not isinstance(domains, list) or not all(isinstance(d, str) and is_domain_name(d) for d in domains):
+        refuse("email_domains", "Email domains look like corp.example (no @, no scheme).")
+    else:
+        # One domain, one connection: home-realm discovery must know where to send an address.
+        others = IdPConnection.objects.filter(tenant=connection.tenant).exclude(pk=connection.pk)
+        for other in others.only("name", "email_domains"):
+            for domain in sorted(set(domains) & set(other.email_domains)):
+                refuse("email_domains", f"{domain} is already served by {other.name}.")
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def create_connection(
     tenant,
@@ -55,12 +113,13 @@ def create_connection(
     request=None,
 ) -> IdPConnection:
     """A connection from the IdP's metadata, pasted (`metadata_xml`) or fetched (`metadata_url`)."""
+    source = "metadata" if metadata_xml is not None else "metadata_url"
     if metadata_xml is None:
         metadata_xml = fetch_metadata(metadata_url)
     try:
         parsed = parse_idp_metadata(metadata_xml)
     except MetadataError as exc:
-        raise ValidationError({"metadata": str(exc)}) from exc
+        raise ValidationError({source: str(exc)}) from exc
     connection = IdPConnection(
         tenant=tenant,
         slug=slug,
@@ -74,10 +133,11 @@ def create_connection(
         default_groups=list(default_groups or []),
         group_attribute=group_attribute,
         group_mapping=dict(group_mapping or {}),
-        email_domains=[d.lower() for d in email_domains or []],
+        email_domains=_domains(list(email_domains or [])),
         trust_email=trust_email,
     )
     connection.full_clean(validate_constraints=False)
+    _validate_rules(connection)
     taken = IdPConnection.objects.filter(tenant=tenant)
     if taken.filter(slug=slug).exists() or taken.filter(entity_id=parsed.entity_id).exists():
         raise ValidationError({"slug": "This identity provider is already connected."})
@@ -95,3 +155,51 @@ def create_connection(
         details={"entity_id": connection.entity_id},
     )
     return connection
+
+
+EDITABLE = {
+    "name",
+    "attribute_mapping",
+    "default_groups",
+    "group_attribute",
+    "group_mapping",
+    "email_domains",
+    "trust_email",
+    "sign_requests",
+    "active",
+}
+
+
+@transaction.atomic
+def update_connection(connection: IdPConnection, *, actor: Ref | None = None, request=None, **changes) -> IdPConnection:
+    """Change what an admin may change; the entity ID, endpoints and certificate come from metadata."""
+    unknown = set(changes) - EDITABLE
+    if unknown:
+        raise ValueError(f"cannot change {sorted(unknown)} here")
+    if "email_domains" in changes:
+        changes["email_domains"] = _domains(changes["email_domains"])
+    for name, value in changes.items():
+        setattr(connection, name, value)
+    connection.full_clean(validate_constraints=False)
+    _validate_rules(connection)
+    connection.save()
+    record(
+        "saml.idp_connection.updated",
+        tenant=connection.tenant,
+        actor=actor,
+        request=request,
+        target=connection_ref(connection),
+        details={"fields": sorted(changes)},
+    )
+    return connection
+
+
+@transaction.atomic
+def delete_connection(connection: IdPConnection, *, actor: Ref | None = None, request=None) -> None:
+    """Users it provisioned stay (they can still sign in another way); their links to it go with it,
+    so a later connection with the same id never inherits them."""
+    target, tenant = connection_ref(connection), connection.tenant
+    unlinked, _ = FederatedIdentity.objects.filter(tenant=tenant, connection=connection.connection_key).delete()
+    details = {"entity_id": connection.entity_id, "identities_unlinked": unlinked}
+    connection.delete()
+    record("saml.idp_connection.deleted", tenant=tenant, actor=actor, request=request, target=target, details=details)

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from lumoauth.events.api import Ref, record
+from tenants.services.users import EDITABLE_FIELDS
 
 from ..models import NameIDFormat, ServiceProvider
 from ..sp_metadata import MetadataError, parse_sp_metadata
@@ -16,6 +17,26 @@ DEFAULT_ATTRIBUTE_RELEASE = {
     "displayName": "name",
     "uid": "username",
 }
+# What may be released (saml/idp/sso.py::released_attributes reads these off the user): the claims,
+# the subject, the username and the group names; never credentials, flags or JSON blobs.
+RELEASABLE_FIELDS = frozenset(EDITABLE_FIELDS - {"is_tenant_admin", "address", "enterprise"} | {"sub", "groups"})
+MAX_ATTRIBUTE_NAME = 255
+
+
+def validate_attribute_release(release) -> None:
+    """{SAML attribute name: user field}; unknown fields and odd names are refused."""
+    if not isinstance(release, dict):
+        raise ValidationError({"attribute_release": "Expected SAML attribute names mapped to user fields."})
+    problems = []
+    for attribute, field in release.items():
+        if not isinstance(attribute, str) or not attribute.strip() or len(attribute) > MAX_ATTRIBUTE_NAME:
+            problems.append(f"Attribute name {attribute!r} must be 1 to {MAX_ATTRIBUTE_NAME} characters.")
+        elif any(c.isspace() for c in attribute):
+            problems.append(f"Attribute name {attribute!r} must not contain spaces.")
+        if not isinstance(field, str) or field not in RELEASABLE_FIELDS:
+            problems.append(f"{field!r} is not a user field that can be released.")
+    if problems:
+        raise ValidationError({"attribute_release": problems})
 
 
 def sp_ref(sp: ServiceProvider) -> Ref:
@@ -42,6 +63,8 @@ def register_from_metadata(
         nameid_format = offered[0] if offered else NameIDFormat.EMAIL
     if nameid_format not in NameIDFormat.values:
         raise ValidationError({"nameid_format": "Unsupported NameID format."})
+    if attribute_release is not None:
+        validate_attribute_release(attribute_release)
     sp = ServiceProvider(
         tenant=tenant,
         name=name or parsed.entity_id,
@@ -92,10 +115,15 @@ def update_service_provider(
     unknown = set(changes) - EDITABLE
     if unknown:
         raise ValueError(f"cannot change {sorted(unknown)} here")
+    if "attribute_release" in changes:
+        validate_attribute_release(changes["attribute_release"])
     for name, value in changes.items():
         setattr(sp, name, value)
     if sp.encrypt_assertion and not sp.certificate_pem:
         raise ValidationError({"encrypt_assertion": "Encryption needs the SP's certificate."})
+    if sp.require_signed_requests and not sp.certificate_pem:
+        # Without the SP's key, no request could be verified, so every sign-in would be refused.
+        raise ValidationError({"require_signed_requests": "Signed requests need the SP's certificate."})
     sp.full_clean()
     sp.save()
     record(
