@@ -5,8 +5,10 @@ says who the person is (`subject`) and what it knows about them (`claims`, alrea
 fields); this finds or creates the account, keeps the mapped fields current, and manages groups.
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -33,6 +35,15 @@ class ExternalIdentity:
     email_verified_by_idp: bool = False
 
 
+@contextmanager
+def _refused_by_policy():
+    """What the directory refuses (e.g. an email outside the tenant's allowed domains) refuses the sign-in."""
+    try:
+        yield
+    except ValidationError as exc:
+        raise ProvisioningError(" ".join(exc.messages)) from exc
+
+
 def _username_for(tenant: Tenant, identity: ExternalIdentity) -> str:
     base = (identity.claims.get("preferred_username") or identity.claims.get("email") or identity.subject)[:120]
     candidate, n = base, 1
@@ -57,7 +68,8 @@ def sign_in_externally(tenant: Tenant, identity: ExternalIdentity, *, link_verif
         user = link.user
         if not user.is_active:
             raise ProvisioningError("Your account is deactivated.")
-        update_user(user, actor=actor, request=request, **claims)
+        with _refused_by_policy():
+            update_user(user, actor=actor, request=request, **claims)
     else:
         email = claims.get("email", "")
         existing = User.objects.filter(tenant=tenant, email__iexact=email).first() if email else None
@@ -68,11 +80,13 @@ def sign_in_externally(tenant: Tenant, identity: ExternalIdentity, *, link_verif
             if not existing.is_active:
                 raise ProvisioningError("Your account is deactivated.")
             user = existing
-            update_user(user, actor=actor, request=request, **claims)
+            with _refused_by_policy():
+                update_user(user, actor=actor, request=request, **claims)
         else:
             if email:
                 claims.setdefault("email_verified", identity.email_verified_by_idp)
-            user = create_user(tenant, _username_for(tenant, identity), actor=actor, request=request, **claims)
+            with _refused_by_policy():
+                user = create_user(tenant, _username_for(tenant, identity), actor=actor, request=request, **claims)
         link = FederatedIdentity.objects.create(
             tenant=tenant, user=user, connection=identity.connection, subject=identity.subject
         )

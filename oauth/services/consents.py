@@ -5,6 +5,7 @@ from django.db import transaction
 from lumoauth.events.api import Ref, record, user_ref
 
 from ..models import Client, Consent
+from .authorizations import revoke_user_tokens
 
 
 def client_ref(client: Client) -> Ref:
@@ -38,8 +39,11 @@ def grant_consent(user, client: Client, scopes, *, request=None) -> Consent:
 
 @transaction.atomic
 def revoke_consent(consent: Consent, *, actor: Ref | None = None, request=None) -> None:
+    """Forget the consent and revoke what the client holds for the user on its strength: its
+    tokens and unredeemed codes (RFC 7009 §2.1: tokens based on a revoked grant are invalidated)."""
     target = client_ref(consent.client)
     tenant = consent.client.tenant
     scopes = consent.scopes
     consent.delete()
     record("consent.revoked", tenant=tenant, actor=actor, request=request, target=target, details={"scopes": scopes})
+    revoke_user_tokens(consent.user, consent.client, actor=actor, request=request, reason="consent_revoked")

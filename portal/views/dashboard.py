@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from lumoauth.events.api import AuditEvent
+from tenants.services.sessions import active_sessions
 
 from ..access import tenant_admin_required
 
@@ -34,6 +35,7 @@ def dashboard(request):
         "active_users": tenant.users.filter(is_active=True).count(),
         "groups": tenant.groups.count(),
         "clients": tenant.oauth_clients.count(),
+        "active_sessions": active_sessions(tenant).count(),
         "sign_ins": events.filter(action="login.succeeded", occurred_at__gte=since).count(),
         "failures": events.filter(action="login.failed", occurred_at__gte=since).count(),
         "days": days,

@@ -1,4 +1,5 @@
-"""Users of the tenant: list and search, create, edit claims, deactivate and reactivate."""
+"""Users of the tenant: list and search, create, the user's page (claims, and what user_security.py
+manages: identities, consents, tokens, sessions), deactivate and reactivate, delete."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -12,10 +13,11 @@ from lumoauth.errors import error_response
 from lumoauth.events.api import user_ref
 from tenants.models import User
 from tenants.routing import tenant_url
-from tenants.services.users import create_user, set_active, update_user
+from tenants.services.users import create_user, delete_user, set_active, update_user
 
 from ..access import tenant_admin_required
 from ..forms import UserForm, add_service_errors
+from .user_security import security_context
 
 PAGE_SIZE = 25
 
@@ -94,7 +96,7 @@ def user_edit(request, sub):
     return render(
         request,
         "portal/user_form.html",
-        {"form": form, "account": user, "section": "users"},
+        {"form": form, "account": user, "section": "users", **security_context(request, user)},
         status=400 if request.method == "POST" else 200,
     )
 
@@ -111,4 +113,19 @@ def user_set_active(request, sub):
         active = request.POST.get("active") == "1"
         set_active(user, active, actor=user_ref(request.user), request=request)
         messages.success(request, f"User {user.username} {'reactivated' if active else 'deactivated'}.")
+    return HttpResponseRedirect(tenant_url(request, "portal-users"))
+
+
+@require_POST
+@tenant_admin_required
+def user_delete(request, sub):
+    user = _find(request, sub)
+    if user is None:
+        return error_response(request, 404)
+    if user.pk == request.user.pk:
+        messages.error(request, "You cannot delete yourself.")
+        return HttpResponseRedirect(tenant_url(request, "portal-user", sub=user.sub))
+    username = user.username
+    delete_user(user, actor=user_ref(request.user), request=request)
+    messages.success(request, f"User {username} deleted.")
     return HttpResponseRedirect(tenant_url(request, "portal-users"))

@@ -1,5 +1,6 @@
-"""The tenant directory's users: create, change, deactivate, delete."""
+"""The tenant directory's users: create, change, set or reset the password, deactivate, delete, unlink."""
 
+import secrets
 from typing import Any
 
 from django.contrib.auth.base_user import BaseUserManager
@@ -9,7 +10,10 @@ from django.db import IntegrityError, transaction
 
 from lumoauth.events.api import Ref, record, user_ref
 
-from ..models import Tenant, User
+from ..models import FederatedIdentity, Tenant, User
+from ..policy import check_email_domain, validate_password_for
+from ..signin.session import current_key
+from .sessions import end_user_sessions
 
 # Claims and flags an admin (or a provisioning protocol) may set through update_user().
 EDITABLE_FIELDS = frozenset(
@@ -61,7 +65,10 @@ def _set_validated_password(user: User, password: str | None) -> None:
     if password is None:
         user.set_unusable_password()
     else:
-        validate_password(password, user)
+        if user.tenant_id:  # the tenant's own password rules (tenants/policy.py)
+            validate_password_for(user.tenant, password, user)
+        else:  # platform operators
+            validate_password(password, user)
         user.set_password(password)
 
 
@@ -83,6 +90,7 @@ def create_user(
         raise ValueError(f"unknown user fields {sorted(unknown)}")
     user = User(tenant=tenant, username=username, email=BaseUserManager.normalize_email(email), **claims)
     user.full_clean(exclude=["password"], validate_constraints=False)
+    check_email_domain(tenant, user.email)
     _set_validated_password(user, password)
     _save_unique(user)
     record(
@@ -122,6 +130,8 @@ def update_user(user: User, *, actor: Ref | None = None, request=None, **changes
     for field in changed:
         setattr(user, field, changes[field])
     user.full_clean(exclude=["password"], validate_constraints=False)
+    if "email" in changed:
+        check_email_domain(user.tenant, user.email)
     _save_unique(user)
     record(
         "user.updated",
@@ -135,13 +145,44 @@ def update_user(user: User, *, actor: Ref | None = None, request=None, **changes
 
 
 @transaction.atomic
-def set_password(user: User, password: str, *, actor: Ref | None = None, request=None) -> User:
-    """Set a new password (validated against the password policy). Existing sessions end, because
-    the session carries a hash derived from the password."""
+def set_password(user: User, password: str, *, actor: Ref | None = None, request=None, generated: bool = False) -> User:
+    """Set a new password (validated against the password policy). The user's sessions end, all but
+    the one making this request when it is the user's own (changing one's own password)."""
     _set_validated_password(user, password)
     user.save(update_fields=["password", "updated_at"])
-    record("user.password_changed", tenant=user.tenant, actor=actor, request=request, target=user_ref(user))
+    record(
+        "user.password_changed",
+        tenant=user.tenant,
+        actor=actor,
+        request=request,
+        target=user_ref(user),
+        details={"generated": generated},
+    )
+    keep = current_key(request, user.tenant, user) if request is not None and user.tenant_id else None
+    end_user_sessions(user, actor=actor, request=request, reason="password_changed", keep_key=keep)
     return user
+
+
+# 20 characters from an alphabet without look-alikes (0/O, 1/l/I): about 115 bits.
+_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def generate_password() -> str:
+    """A random password, in groups of five for reading it out."""
+    chars = "".join(secrets.choice(_ALPHABET) for _ in range(20))
+    return "-".join(chars[i : i + 5] for i in range(0, 20, 5))
+
+
+def set_random_password(user: User, *, actor: Ref | None = None, request=None) -> str:
+    """Reset the password to a random one and return it (to be shown once, never stored in clear)."""
+    for _ in range(3):  # a random value failing the validators (similar to the username...) is unlikely
+        password = generate_password()
+        try:
+            set_password(user, password, actor=actor, request=request, generated=True)
+        except ValidationError:
+            continue
+        return password
+    raise ValidationError("Could not generate an acceptable password; try again.")
 
 
 @transaction.atomic
@@ -158,14 +199,31 @@ def set_active(user: User, active: bool, *, actor: Ref | None = None, request=No
         request=request,
         target=user_ref(user),
     )
+    if not active:
+        end_user_sessions(user, actor=actor, request=request, reason="deactivated")
     return user
 
 
 @transaction.atomic
 def delete_user(user: User, *, actor: Ref | None = None, request=None) -> None:
-    """Delete a user and their memberships. The subject identifier is never handed out again
-    (it is a random UUID with a unique constraint)."""
+    """Delete a user with everything that is theirs, in one transaction: memberships, linked
+    identities, sign-in sessions (ended first, so it is on record), OAuth consents, codes and
+    tokens (database cascades). The subject identifier is never handed out again (it is a random
+    UUID with a unique constraint)."""
     target = user_ref(user)
     tenant = user.tenant
+    end_user_sessions(user, actor=actor, request=request, reason="deleted")
     user.delete()
     record("user.deleted", tenant=tenant, actor=actor, request=request, target=target)
+
+
+@transaction.atomic
+def unlink_identity(identity: FederatedIdentity, *, actor: Ref | None = None, request=None) -> None:
+    """Remove the link between an account here and its identity at an external IdP. The next sign-in
+    through that connection provisions or links again by its usual rules."""
+    user = identity.user
+    details = {"connection": identity.connection, "subject": identity.subject[:255]}
+    identity.delete()
+    record(
+        "identity.unlinked", tenant=user.tenant, actor=actor, request=request, target=user_ref(user), details=details
+    )

@@ -1,9 +1,12 @@
 """Per-tenant sign-in state inside one browser session.
 
 One Django session can hold a sign-in for several tenants at once: a map of tenant id to
-{user id, session hash, auth_time, amr}. `request.user` on a tenant URL is the user signed in to
-*that* tenant (TenantMiddleware); signing in to tenant A never signs the browser in to tenant B.
-The entry carries the user's session auth hash, so a password change ends other sessions.
+{user id, session hash, auth_time, amr, key}. `request.user` on a tenant URL is the user signed in
+to *that* tenant (TenantMiddleware); signing in to tenant A never signs the browser in to tenant B.
+The key names the sign-in's SignInSession row (tenants.services.sessions): once that row has ended
+(signed out, revoked by an administrator, user deactivated, deleted or password reset) the entry no
+longer signs anyone in. The entry also carries the user's session auth hash, so a password change
+ends other sessions even before their rows are ended.
 """
 
 import time
@@ -14,6 +17,7 @@ from django.middleware.csrf import rotate_token
 from django.utils.crypto import constant_time_compare
 
 from ..models import Tenant, User
+from ..services import sessions
 
 SESSION_KEY = "_lumoauth_tenant_auth"
 
@@ -29,11 +33,16 @@ def sign_in(request, tenant: Tenant, user: User, *, amr: list[str]) -> None:
     # A new session key on every sign-in defeats session fixation; the other tenants' entries stay.
     request.session.cycle_key()
     entries = dict(_entries(request))
+    previous = entries.get(str(tenant.pk))
+    if previous:
+        sessions.close_session(previous.get("key"))  # replaced by this sign-in
+    row = sessions.start_session(tenant, user, amr=amr, request=request)
     entries[str(tenant.pk)] = {
         "uid": user.pk,
         "hash": user.get_session_auth_hash(),
         "auth_time": int(time.time()),
         "amr": list(amr),
+        "key": row.key,
     }
     request.session[SESSION_KEY] = entries
     rotate_token(request)
@@ -43,7 +52,9 @@ def sign_in(request, tenant: Tenant, user: User, *, amr: list[str]) -> None:
 def sign_out(request, tenant: Tenant) -> bool:
     """End the sign-in to `tenant` only; False when there was none."""
     entries = dict(_entries(request))
-    removed = entries.pop(str(tenant.pk), None) is not None
+    entry = entries.pop(str(tenant.pk), None)
+    if entry:
+        sessions.close_session(entry.get("key"))
     if entries or OPERATOR_SESSION_KEY in request.session:
         # Other tenants (or a platform operator's admin sign-in) stay signed in.
         request.session[SESSION_KEY] = entries
@@ -51,7 +62,7 @@ def sign_out(request, tenant: Tenant) -> bool:
     else:
         request.session.flush()
     request.user = AnonymousUser()
-    return removed
+    return entry is not None
 
 
 def refresh_hash(request, tenant: Tenant, user: User) -> None:
@@ -65,17 +76,30 @@ def refresh_hash(request, tenant: Tenant, user: User) -> None:
 
 
 def session_user(request, tenant: Tenant) -> User | AnonymousUser:
-    """The active user signed in to `tenant` in this browser session, or AnonymousUser."""
+    """The active user signed in to `tenant` in this browser session, or AnonymousUser.
+
+    One indexed query per request (the session row by its unique key, joined with its user);
+    an entry without a key (from before sessions were tracked) no longer counts.
+    """
     entry = _entries(request).get(str(tenant.pk))
     if not entry:
         return AnonymousUser()
-    user = User.objects.filter(pk=entry.get("uid"), tenant=tenant, is_active=True).first()
-    if user is None or not constant_time_compare(entry.get("hash", ""), user.get_session_auth_hash()):
+    row = sessions.find_session(tenant, entry.get("uid"), entry.get("key"))
+    if row is None or not constant_time_compare(entry.get("hash", ""), row.user.get_session_auth_hash()):
         entries = dict(_entries(request))
         entries.pop(str(tenant.pk), None)
         request.session[SESSION_KEY] = entries
         return AnonymousUser()
-    return user
+    sessions.touch(row)
+    return row.user
+
+
+def current_key(request, tenant: Tenant, user: User) -> str | None:
+    """The key of this browser's sign-in to `tenant`, if it is `user`'s (to keep it when they change
+    their own password)."""
+    session = getattr(request, "session", None)
+    entry = session.get(SESSION_KEY, {}).get(str(tenant.pk)) if session is not None else None
+    return entry.get("key") if entry and entry.get("uid") == user.pk else None
 
 
 def authentication_info(request, tenant: Tenant) -> dict | None:

@@ -320,3 +320,14 @@ def test_post_to_a_resource_is_405(scim):
     answer = scim.post(f"{scim.base}/Users/{user['id']}", json=okta_user("x@acme.example", external_id="x"))
     assert answer.status_code == 405 and answer.json()["status"] == 405
     assert scim.get(f"{scim.base}/Users", params={"filter": 'userName eq "x@acme.example"'}).json()["totalResults"] == 0
+
+
+def test_tenant_email_domains_are_enforced_for_provisioning(scim, tenant):
+    from tenants.policy import TenantPolicy, update_tenant_policy
+
+    update_tenant_policy(tenant, policy=TenantPolicy(allowed_email_domains=("acme.example",)))
+    refused = scim.post(f"{scim.base}/Users", json=okta_user(user_name="eve@evil.example"))
+    assert refused.status_code == 400 and refused.json()["scimType"] == "invalidValue"
+    assert "acme.example" in refused.json()["detail"]
+    assert not User.objects.filter(tenant=tenant, username="eve@evil.example").exists()
+    assert scim.post(f"{scim.base}/Users", json=okta_user()).status_code == 201

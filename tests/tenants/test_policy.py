@@ -75,3 +75,40 @@ def test_email_domains(tenant, other_tenant):
             check_email_domain(tenant, refused)
         assert "email" in caught.value.message_dict
     check_email_domain(other_tenant, "dana@evil.example")  # another tenant's policy is its own
+
+
+def test_directory_services_enforce_the_policy(tenant, other_tenant):
+    from tenants.services.users import create_user, set_password, update_user
+
+    update_tenant_policy(tenant, policy=TenantPolicy(password_min_length=16, allowed_email_domains=("acme.example",)))
+    with pytest.raises(ValidationError) as refused:
+        create_user(tenant, "eve", email="eve@evil.example")
+    assert "email" in refused.value.message_dict
+    with pytest.raises(ValidationError, match="at least 16"):
+        create_user(tenant, "dana", email="dana@acme.example", password="fifteen-chars-x")
+    dana = create_user(tenant, "dana", email="dana@acme.example", password="sixteen-chars-ok")
+    with pytest.raises(ValidationError):
+        update_user(dana, email="dana@evil.example")
+    dana.refresh_from_db()
+    assert dana.email == "dana@acme.example"
+    with pytest.raises(ValidationError, match="at least 16"):
+        set_password(dana, "too-short-pass")
+    # The other tenant keeps the platform defaults.
+    create_user(other_tenant, "eve", email="eve@evil.example", password="ten-chars-x")
+
+
+def test_federated_sign_in_is_refused_outside_the_allowed_domains(tenant):
+    from tenants.federation import ExternalIdentity, ProvisioningError, sign_in_externally
+    from tenants.models import User
+
+    update_tenant_policy(tenant, policy=TenantPolicy(allowed_email_domains=("acme.example",)))
+    identity = ExternalIdentity(
+        connection="saml:1", connection_label="Corp", subject="u-1", claims={"email": "eve@partner.example"}
+    )
+    with pytest.raises(ProvisioningError, match="acme.example"):
+        sign_in_externally(tenant, identity, link_verified_email=False)
+    assert not User.objects.filter(tenant=tenant).exists()
+    ok = ExternalIdentity(
+        connection="saml:1", connection_label="Corp", subject="u-2", claims={"email": "dana@acme.example"}
+    )
+    assert sign_in_externally(tenant, ok, link_verified_email=False).email == "dana@acme.example"
