@@ -2,8 +2,19 @@
 
 from django.urls import path
 
-from .views import audit, clients, dashboard, groups, organization, registration_tokens, saml, user_security, users
-from .views import scim_tokens, signing_keys
+from .views import (
+    audit,
+    clients,
+    dashboard,
+    groups,
+    organization,
+    registration_tokens,
+    saml,
+    scim_tokens,
+    signing_keys,
+    user_security,
+    users,
+)
 
 urlpatterns = [
     path("portal/", dashboard.dashboard, name="portal"),

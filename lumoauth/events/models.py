@@ -5,6 +5,7 @@ PostgreSQL a trigger refuses them for any SQL (migration 0002), so not even raw 
 """
 
 from django.db import models
+from django.db.models import Q
 
 
 class AuditLogIsAppendOnly(Exception):
@@ -51,6 +52,9 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["tenant", "-id"], name="audit_tenant_recent"),
             models.Index(fields=["tenant", "action", "-id"], name="audit_tenant_action"),
+            # The portal's search (lumoauth/events/search.py; PostgreSQL-only indexes in migration 0003).
+            models.Index(fields=["tenant", "occurred_at"], name="audit_tenant_time"),
+            models.Index(fields=["tenant", "-id"], condition=~Q(outcome="success"), name="audit_tenant_problems"),
         ]
 
     def __str__(self) -> str:

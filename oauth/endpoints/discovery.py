@@ -5,7 +5,7 @@ from django.core.cache import cache
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
-from tenants.signing_keys.api import jwks, signing_key
+from tenants.signing_keys.api import jwks, jwks_cache_key, signing_key
 
 from .. import claims, scopes
 from ..issuer import ENDPOINTS, issuer_for
@@ -78,4 +78,4 @@ def openid_configuration(request):
 @require_GET
 def jwks_document(request):
     tenant = request.tenant
-    return _cached_json(f"jwks:{tenant.pk}", lambda: jwks(tenant), JWKS_MAX_AGE, JWKS_CACHE_SECONDS)
+    return _cached_json(jwks_cache_key(tenant), lambda: jwks(tenant), JWKS_MAX_AGE, JWKS_CACHE_SECONDS)

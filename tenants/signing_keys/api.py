@@ -1,12 +1,14 @@
 """Public functions of per-tenant signing keys (see docs/signing-keys.md)."""
 
 from .encryption import KeyDecryptionError
+from .health import key_health
 from .keypairs import ALGORITHMS, DEFAULT_ALG
 from .models import SigningKey
 from .service import (
     SigningMaterial,
     ensure_keys,
     jwks,
+    jwks_cache_key,
     published_keys,
     rotate_keys,
     signing_key,
@@ -21,6 +23,8 @@ __all__ = [
     "SigningMaterial",
     "ensure_keys",
     "jwks",
+    "jwks_cache_key",
+    "key_health",
     "published_keys",
     "rotate_keys",
     "signing_key",

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from jwcrypto.jwk import JWK
@@ -157,6 +158,8 @@ def rotate_keys(tenant: Tenant, *, alg: str | None = None, actor: Ref | None = N
     promoted, retired = _promote(tenant, alg=alg, actor=actor, request=request)
     _active_kid.forget_changed(tenant.pk)
     upcoming = _create_key(tenant, alg or promoted.alg, activated_at=None, actor=actor, request=request)
+    # The JWKS served from cache should list the new next key at once (not JWKS_CACHE_SECONDS later).
+    transaction.on_commit(lambda: cache.delete(jwks_cache_key(tenant)))
     _record_rotation(tenant, promoted, retired, upcoming, actor=actor, request=request)
     return promoted
 
@@ -227,6 +230,11 @@ def published_keys(tenant: Tenant) -> list[SigningKey]:
         ensure_keys(tenant)  # a tenant made before signing keys existed
         keys = list(SigningKey.objects.published(now).filter(tenant=tenant))
     return sorted(keys, key=lambda key: (_PUBLISHED_ORDER[key.state_at(now)], key.created_at))
+
+
+def jwks_cache_key(tenant: Tenant) -> str:
+    """Where the served JWKS document is cached (oauth/endpoints/discovery.py); dropped on every key change."""
+    return f"jwks:{tenant.pk}"
 
 
 def jwks(tenant: Tenant) -> dict[str, list[dict[str, Any]]]:
