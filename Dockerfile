@@ -10,4 +10,5 @@ COPY . .
 RUN SECRET_KEY=build-only python manage.py collectstatic --no-input -v0
 USER lumoauth
 EXPOSE 8000
-CMD ["gunicorn", "lumoauth.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]
+# gunicorn.conf.py (read from /app): Django logs each request as JSON; set PROMETHEUS_MULTIPROC_DIR for /metrics.
+CMD ["gunicorn", "lumoauth.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4"]

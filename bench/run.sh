@@ -130,6 +130,8 @@ export DATABASE_URL
 export SECRET_KEY; SECRET_KEY=$(cat "$WORK/secret_key")
 export LUMOAUTH_KEY_ENCRYPTION_KEY; LUMOAUTH_KEY_ENCRYPTION_KEY=$(cat "$WORK/kek")
 export DEBUG=0 ALLOWED_HOSTS=127.0.0.1,localhost LOG_LEVEL=WARNING
+# Throughput is measured, not protected: no rate limits (docs/rate-limits.md).
+export LUMOAUTH_RATE_LIMITS=${LUMOAUTH_RATE_LIMITS:-'{"*": "off"}'}
 export LUMOAUTH_VAR_DIR="$WORK/var"
 unset REDIS_URL LUMOAUTH_BASE_URL
 [ -n "${BENCH_REDIS_URL:-}" ] && export REDIS_URL=$BENCH_REDIS_URL

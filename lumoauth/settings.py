@@ -5,12 +5,15 @@ in-process, DEBUG off, a secret key generated once into var/secret_key. Producti
 SECRET_KEY, ALLOWED_HOSTS, LUMOAUTH_BASE_URL, DATABASE_URL and REDIS_URL (see README).
 """
 
+import json
 import os
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+
+from lumoauth.observability.logs import default_log_format, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("LUMOAUTH_VAR_DIR", BASE_DIR / "var"))
@@ -64,6 +67,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "oauth2_provider",
     "lumoauth.events",
+    "lumoauth.observability",
+    "lumoauth.webhooks",
     "tenants",
     "oauth",
     "saml",
@@ -72,6 +77,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: the request ID, the access log line and the request metrics (docs/observability.md).
+    "lumoauth.observability.middleware.RequestObservabilityMiddleware",
+    # /healthz, /readyz, /metrics answered to any Host and over plain HTTP (probes use the instance's address).
+    "lumoauth.observability.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "lumoauth.middleware.RejectNulBytesMiddleware",
@@ -81,6 +90,8 @@ MIDDLEWARE = [
     # Resolves request.tenant from the URL and makes request.user that tenant's user; it runs
     # before CSRF so an unknown tenant is a 404 whatever the request carries.
     "tenants.middleware.TenantMiddleware",
+    # Per-tenant rate limits by route name (docs/rate-limits.md); needs request.tenant, runs before CSRF.
+    "lumoauth.ratelimit.RateLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -182,7 +193,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("USE_X_FORWARDED_PROTO"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# Health checks from the load balancer arrive over plain HTTP.
+# Health checks from the load balancer arrive over plain HTTP (and /healthz, /readyz, /metrics are
+# answered before this redirect anyway: lumoauth.observability.middleware.ProbeMiddleware).
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(2 * 1024 * 1024)))
@@ -238,6 +250,22 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
 }
 
+# Pushed authorization requests (RFC 9126): seconds a request_uri is valid until first used (60-600).
+LUMOAUTH_PAR_LIFETIME = int(os.environ.get("LUMOAUTH_PAR_LIFETIME", "90"))
+# Device authorization grant (RFC 8628): lifetime of device and user codes, the polling interval,
+# and wrong user codes allowed per signed-in account and per client IP within the sign-in window.
+LUMOAUTH_DEVICE_CODE_LIFETIME = int(os.environ.get("LUMOAUTH_DEVICE_CODE_LIFETIME", "600"))
+LUMOAUTH_DEVICE_POLL_INTERVAL = int(os.environ.get("LUMOAUTH_DEVICE_POLL_INTERVAL", "5"))
+LUMOAUTH_DEVICE_CODE_MAX_FAILURES_PER_ACCOUNT = int(
+    os.environ.get("LUMOAUTH_DEVICE_CODE_MAX_FAILURES_PER_ACCOUNT", "5")
+)
+LUMOAUTH_DEVICE_CODE_MAX_FAILURES_PER_IP = int(os.environ.get("LUMOAUTH_DEVICE_CODE_MAX_FAILURES_PER_IP", "20"))
+# CIBA (OpenID CIBA Core 1.0): seconds an auth_req_id lives when the client asks for nothing, the
+# most it may ask for (requested_expiry), and the polling interval.
+LUMOAUTH_CIBA_DEFAULT_EXPIRY = int(os.environ.get("LUMOAUTH_CIBA_DEFAULT_EXPIRY", "300"))
+LUMOAUTH_CIBA_MAX_EXPIRY = int(os.environ.get("LUMOAUTH_CIBA_MAX_EXPIRY", "1800"))
+LUMOAUTH_CIBA_POLL_INTERVAL = int(os.environ.get("LUMOAUTH_CIBA_POLL_INTERVAL", "5"))
+
 # SCIM 2.0 on django-scim2: our own adapters, views and bearer-token check (scim/).
 SCIM_SERVICE_PROVIDER = {
     "AUTH_CHECK_MIDDLEWARE": "scim.auth.SCIMTokenAuthCheck",
@@ -260,6 +288,20 @@ LUMOAUTH_SIGNIN_FAILURE_WINDOW = int(os.environ.get("LUMOAUTH_SIGNIN_FAILURE_WIN
 # Trust X-Forwarded-For from this many proxies in front of the app (0: use REMOTE_ADDR).
 LUMOAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("LUMOAUTH_TRUSTED_PROXY_COUNT", "0"))
 
+# Rate limits (docs/rate-limits.md): JSON over the platform defaults, e.g. {"token": "300/min", "scim": "off"};
+# tenant admins may tighten theirs, or loosen them up to CEILING times the platform's rate.
+LUMOAUTH_RATE_LIMITS = json.loads(os.environ.get("LUMOAUTH_RATE_LIMITS") or "{}")
+LUMOAUTH_RATE_LIMIT_TENANT_CEILING = float(os.environ.get("LUMOAUTH_RATE_LIMIT_TENANT_CEILING", "10"))
+LUMOAUTH_TENANT_RATE_LIMITS = "tenants.policy.tenant_rate_limits"  # a tenant's overrides (kernel imports no app)
+
+# Observability (docs/observability.md). /metrics: loopback by default, other networks or a bearer token.
+_METRICS_NETWORKS = env_list("LUMOAUTH_METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+LUMOAUTH_METRICS_ALLOWED_NETWORKS = [] if _METRICS_NETWORKS == ["none"] else _METRICS_NETWORKS  # none: token only
+LUMOAUTH_METRICS_TOKEN = os.environ.get("LUMOAUTH_METRICS_TOKEN", "")
+LUMOAUTH_METRICS_TENANT_LABEL = env_bool("LUMOAUTH_METRICS_TENANT_LABEL", True)
+# Take X-Request-ID from the incoming request (set by a trusted proxy) instead of generating one.
+LUMOAUTH_TRUST_REQUEST_ID = env_bool("LUMOAUTH_TRUST_REQUEST_ID", LUMOAUTH_TRUSTED_PROXY_COUNT > 0)
+
 # Per-tenant signing keys (docs/signing-keys.md). The key-encryption key protects the private keys
 # at rest: url-safe base64 of 32 bytes. Unset, it is derived from SECRET_KEY (development only;
 # `check --deploy` warns, lumoauth.W001).
@@ -268,11 +310,40 @@ LUMOAUTH_KEY_ENCRYPTION_KEY = os.environ.get("LUMOAUTH_KEY_ENCRYPTION_KEY", "")
 # retired key stays published this long after it stops signing.
 LUMOAUTH_SIGNED_TOKEN_MAX_LIFETIME = int(os.environ.get("LUMOAUTH_SIGNED_TOKEN_MAX_LIFETIME", "86400"))
 
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+# Outbound HTTP to tenant-configured URLs (webhooks, jwks_uri, SAML metadata; lumoauth/outbound.py):
+# loopback, private, link-local and other non-public addresses are refused unless this is on.
+LUMOAUTH_OUTBOUND_ALLOW_PRIVATE = env_bool("LUMOAUTH_OUTBOUND_ALLOW_PRIVATE")
+# Domain verification for home-realm discovery (docs/federation.md): DNS servers to ask for the TXT
+# records ("ip" or "ip:port", comma-separated; unset: the system's resolver) and the lookup timeout.
+LUMOAUTH_DNS_NAMESERVERS = env_list("LUMOAUTH_DNS_NAMESERVERS", [])
+LUMOAUTH_DNS_TIMEOUT = float(os.environ.get("LUMOAUTH_DNS_TIMEOUT", "5"))
+# Webhook delivery (docs/webhooks.md): seconds per attempt (connect, read, whole body), the delays
+# between attempts (jittered; after the last one the delivery is failed), the sweep's period, and how
+# long a queued delivery may wait before the sweep queues it again.
+LUMOAUTH_WEBHOOK_TIMEOUT = float(os.environ.get("LUMOAUTH_WEBHOOK_TIMEOUT", "10"))
+LUMOAUTH_WEBHOOK_RETRY_SCHEDULE = [
+    float(s) for s in env_list("LUMOAUTH_WEBHOOK_RETRY_SCHEDULE", "5,30,120,600,1800,3600,10800,21600,43200".split(","))
+]
+LUMOAUTH_WEBHOOK_SWEEP_INTERVAL = float(os.environ.get("LUMOAUTH_WEBHOOK_SWEEP_INTERVAL", "60"))
+LUMOAUTH_WEBHOOK_REQUEUE_AFTER = float(os.environ.get("LUMOAUTH_WEBHOOK_REQUEUE_AFTER", "300"))
+CELERY_BEAT_SCHEDULE = {
+    "webhooks-sweep": {"task": "lumoauth.webhooks.sweep", "schedule": LUMOAUTH_WEBHOOK_SWEEP_INTERVAL},
 }
+
+# Email (notifications): SMTP when EMAIL_HOST is set, else printed to the console (development).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "LumoAuth <no-reply@localhost>")
+
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+# LOG_FORMAT=json|text, to stdout, each record with its request_id; unset: JSON unless DEBUG or a terminal.
+LOG_FORMAT = os.environ.get("LOG_FORMAT") or default_log_format(DEBUG)
+LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)

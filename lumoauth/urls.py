@@ -5,20 +5,25 @@ from django.urls import include, path
 
 from oauth.endpoints import discovery
 
-from . import views
+from . import health, views
+from .observability import metrics
 
 # Each app adds its tenant-scoped URLs here; TenantMiddleware turns <tenant_slug> into request.tenant.
 tenant_patterns = [
     path("", include("tenants.urls")),
     path("", include("oauth.urls")),
+    path("", include("oauth.federation.urls")),  # inbound OpenID Connect sign-in
     path("", include("saml.urls")),
     path("", include("scim.urls")),
     path("", include("portal.urls")),
+    path("", include("lumoauth.webhooks.urls")),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     # RFC 8414 §3.1: metadata of an issuer with a path lives at /.well-known/<name>/<issuer path>.
     path(

@@ -7,3 +7,4 @@ class OauthConfig(AppConfig):
 
     def ready(self) -> None:
         from . import client_lookup, quickstart  # noqa: F401  (signal receivers; the demo clients)
+        from .federation import home_realm  # noqa: F401  (OIDC connections as sign-in options)

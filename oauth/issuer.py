@@ -11,6 +11,8 @@ ENDPOINTS = {
     "revocation_endpoint": "oauth/revoke",
     "end_session_endpoint": "oauth/logout",
     "registration_endpoint": "oauth/register",
+    "pushed_authorization_request_endpoint": "oauth/par",
+    "device_authorization_endpoint": "oauth/device_authorization",
 }
 
 

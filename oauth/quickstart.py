@@ -49,6 +49,18 @@ DEMO_CLIENTS = [
             allowed_scopes="",
         ),
     ),
+    (
+        # RFC 8628: a TV or command-line app; no redirect URI, no secret.
+        "demo-device",
+        None,
+        ClientSpec(
+            name="Demo device (CLI / TV)",
+            client_type=Client.CLIENT_PUBLIC,
+            grant_types=[GrantType.DEVICE_CODE, GrantType.REFRESH_TOKEN],
+            token_endpoint_auth_method=AuthMethod.NONE,
+            allowed_scopes="openid profile email offline_access",
+        ),
+    ),
 ]
 
 
@@ -80,3 +92,5 @@ def demo_initial_access_token(tenant, info: dict) -> None:
         create_initial_access_token(tenant, label="quickstart", token=DEMO_INITIAL_ACCESS_TOKEN, actor=ACTOR)
     info["initial_access_token"] = DEMO_INITIAL_ACCESS_TOKEN
     info["registration_endpoint"] = f"{info['issuer']}/oauth/register"
+    info["device_authorization_endpoint"] = f"{info['issuer']}/oauth/device_authorization"
+    info["pushed_authorization_request_endpoint"] = f"{info['issuer']}/oauth/par"

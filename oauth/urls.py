@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .endpoints import authorize, discovery, logout, register, token
+from .endpoints import authorize, device_authorization, device_verification, discovery, logout, par, register, token
 
 urlpatterns = [
     path("api/v1/.well-known/openid-configuration", discovery.openid_configuration, name="openid-configuration"),
@@ -13,6 +13,13 @@ urlpatterns = [
     ),
     path("api/v1/.well-known/jwks.json", discovery.jwks_document, name="jwks"),
     path("api/v1/oauth/authorize", authorize.AuthorizeView.as_view(), name="authorize"),
+    path("api/v1/oauth/par", par.PushedAuthorizationRequestView.as_view(), name="par"),
+    path(
+        "api/v1/oauth/device_authorization",
+        device_authorization.DeviceAuthorizationView.as_view(),
+        name="device-authorization",
+    ),
+    path("device", device_verification.device_view, name="device"),
     path("api/v1/oauth/token", token.TokenView.as_view(), name="token"),
     path("api/v1/oauth/userinfo", token.UserInfoView.as_view(), name="userinfo"),
     path("api/v1/oauth/introspect", token.IntrospectView.as_view(), name="introspect"),

@@ -6,7 +6,9 @@ from .views import (
     audit,
     clients,
     dashboard,
+    domains,
     groups,
+    oidc_connections,
     organization,
     registration_tokens,
     saml,
@@ -14,6 +16,7 @@ from .views import (
     signing_keys,
     user_security,
     users,
+    webhooks,
 )
 
 urlpatterns = [
@@ -69,6 +72,13 @@ urlpatterns = [
     path("portal/saml/connections/", saml.connection_list, name="portal-saml-connections"),
     path("portal/saml/connections/<slug:slug>/", saml.connection_edit, name="portal-saml-connection"),
     path("portal/saml/connections/<slug:slug>/delete", saml.connection_delete, name="portal-saml-connection-delete"),
+    path("portal/oidc/", oidc_connections.connection_list, name="portal-oidc-connections"),
+    path("portal/oidc/<slug:slug>/", oidc_connections.connection_edit, name="portal-oidc-connection"),
+    path("portal/oidc/<slug:slug>/refresh", oidc_connections.connection_refresh, name="portal-oidc-connection-refresh"),
+    path("portal/oidc/<slug:slug>/delete", oidc_connections.connection_delete, name="portal-oidc-connection-delete"),
+    path("portal/domains/", domains.domain_list, name="portal-domains"),
+    path("portal/domains/<int:pk>/verify", domains.domain_verify, name="portal-domain-verify"),
+    path("portal/domains/<int:pk>/delete", domains.domain_delete, name="portal-domain-delete"),
     path("portal/audit/", audit.audit_log, name="portal-audit"),
     path("portal/audit/export.<str:fmt>", audit.audit_export, name="portal-audit-export"),
     path("portal/scim/", scim_tokens.token_list, name="portal-scim-tokens"),
@@ -76,4 +86,13 @@ urlpatterns = [
     path("portal/signing-keys/", signing_keys.key_list, name="portal-signing-keys"),
     path("portal/signing-keys/rotate", signing_keys.key_rotate, name="portal-signing-keys-rotate"),
     path("portal/settings/", organization.tenant_settings, name="portal-settings"),
+    path("portal/webhooks/", webhooks.webhook_list, name="portal-webhooks"),
+    path("portal/webhooks/<uuid:uid>/", webhooks.webhook_edit, name="portal-webhook"),
+    path("portal/webhooks/<uuid:uid>/delete", webhooks.webhook_delete, name="portal-webhook-delete"),
+    path("portal/webhooks/<uuid:uid>/deliveries", webhooks.webhook_deliveries, name="portal-webhook-deliveries"),
+    path(
+        "portal/webhooks/<uuid:uid>/deliveries/<int:delivery_id>/redeliver",
+        webhooks.webhook_redeliver,
+        name="portal-webhook-redeliver",
+    ),
 ]

@@ -7,3 +7,4 @@ class SAMLConfig(AppConfig):
 
     def ready(self) -> None:
         from . import quickstart  # noqa: F401  (registers the demo's SAML entry)
+        from .sp import home_realm  # noqa: F401  (IdP connections as sign-in options)

@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from django.db import IntegrityError, transaction
 
+from lumoauth.encryption import decrypt_private_key, encrypt_private_key
 from lumoauth.events.api import Ref, record
-from tenants.signing_keys.encryption import decrypt_private_key, encrypt_private_key
 
 from .models import IdPCredential
 

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from .domains.models import DomainClaim  # noqa: F401  (lives in its own package; imported so Django sees it)
 from .signin.models import SignInSession  # noqa: F401  (lives in its own package; imported so Django sees it)
 from .signing_keys.models import SigningKey  # noqa: F401  (lives in its own package; imported so Django sees it)
 

@@ -1,4 +1,4 @@
-"""A tenant's own policy: default token lifetimes, password rules, allowed email domains.
+"""A tenant's own policy: default token lifetimes, password rules, allowed email domains, rate limits.
 
 Kept in `Tenant.settings["policy"]`; read through `tenant_policy`, changed through
 `update_tenant_policy` (audited). Unset values fall back to the platform defaults below.
@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field, fields
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 
+from lumoauth import ratelimit
 from lumoauth.events.api import Ref
 
 from .models import Tenant
@@ -37,6 +38,8 @@ class TenantPolicy:
     password_require_symbol: bool = False
     # Empty: any domain. Otherwise a user's email must be at one of these (exact domain match).
     allowed_email_domains: tuple[str, ...] = field(default_factory=tuple)
+    # Scope name (lumoauth.ratelimit.SCOPES) -> rate such as "600/min"; absent: the platform's default.
+    rate_limits: dict[str, str] = field(default_factory=dict)
 
     def check(self) -> None:
         problems = {}
@@ -48,6 +51,9 @@ class TenantPolicy:
         bad = [d for d in self.allowed_email_domains if not is_domain_name(d)]
         if bad:
             problems["allowed_email_domains"] = f"Not a domain name: {', '.join(bad)}."
+        rate_problems = ratelimit.check_tenant_rates(self.rate_limits)
+        if rate_problems:
+            problems["rate_limits"] = [f"{ratelimit.label(k)}: {v}" for k, v in sorted(rate_problems.items())]
         if problems:
             raise ValidationError(problems)
 
@@ -108,6 +114,11 @@ def tenant_policy(tenant: Tenant) -> TenantPolicy:
     return TenantPolicy(**values)
 
 
+def tenant_rate_limits(tenant: Tenant) -> dict[str, str]:
+    """The tenant's own rate limits (settings.LUMOAUTH_TENANT_RATE_LIMITS points the limiter here)."""
+    return tenant_policy(tenant).rate_limits
+
+
 def validate_password_for(tenant: Tenant, password: str, user=None) -> None:
     password_validation.validate_password(password, user, tenant_policy(tenant).password_validators())
 
@@ -123,7 +134,13 @@ def update_tenant_policy(
     tenant: Tenant, *, name: str | None = None, policy: TenantPolicy, actor: Ref | None = None, request=None
 ) -> Tenant:
     """Change the display name and policy (validated as a whole; audited as `tenant.updated`)."""
-    policy = TenantPolicy(**{**asdict(policy), "allowed_email_domains": _domains(policy.allowed_email_domains)})
+    policy = TenantPolicy(
+        **{
+            **asdict(policy),
+            "allowed_email_domains": _domains(policy.allowed_email_domains),
+            "rate_limits": _rates(policy.rate_limits),
+        }
+    )
     policy.check()
     before = asdict(tenant_policy(tenant))
     settings = dict(tenant.settings or {})
@@ -131,6 +148,19 @@ def update_tenant_policy(
     changes = {"settings": settings} | ({"name": name} if name is not None and name != tenant.name else {})
     changed = sorted(k for k, v in asdict(policy).items() if before[k] != v)
     return update_tenant(tenant, actor=actor, request=request, details={"policy": changed}, **changes)
+
+
+def _rates(rates: dict) -> dict[str, str]:
+    """Blank values dropped (the platform default applies), valid ones written canonically."""
+    cleaned = {}
+    for name, text in rates.items():
+        text = str(text).strip()
+        if text:
+            try:
+                cleaned[name] = str(ratelimit.parse_rate(text) or text)
+            except ValueError:
+                cleaned[name] = text  # check() names the problem
+    return cleaned
 
 
 def _domains(domains) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from lumoauth.events.api import user_ref
 
+from .domains import home_realm
 from .forms import ChangePasswordForm, SignInForm
 from .routing import tenant_url
 from .services.users import set_password
@@ -28,28 +29,55 @@ def tenant_home(request):
     return HttpResponseRedirect(tenant_url(request, "account"))
 
 
+def _home_realm(request, identifier, next_url) -> HttpResponseRedirect | None:
+    """Home-realm discovery: an email at a domain the tenant verified for one of its connections
+    (SAML or OpenID Connect) signs in there, not with a password."""
+    if not isinstance(identifier, str) or len(identifier) > 254:
+        return None
+    connection = home_realm.route(request.tenant, identifier)
+    if connection is None:
+        return None
+    return HttpResponseRedirect(connection.login_url(request, next_url=next_url, login_hint=identifier.strip()))
+
+
+def _login_page(request, form, next_url, status=200):
+    connections = home_realm.connections(request.tenant)
+    context = {
+        "form": form,
+        "buttons": [
+            {"name": c.name, "kind": c.kind, "url": c.login_url(request, next_url=next_url)}
+            for c in connections
+            if c.active and c.show_on_login
+        ],
+        "email_routing": home_realm.routes_any(request.tenant, connections),
+    }
+    return render(request, "tenants/login.html", context, status=status)
+
+
 @never_cache
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def login_view(request):
     tenant = request.tenant
     next_url = safe_next(tenant, request.POST.get("next") or request.GET.get("next"))
-    # OIDC login_hint, passed on by the authorization endpoint, fills in the identifier.
+    # OIDC login_hint, passed on by the authorization endpoint, fills in the identifier, or goes
+    # straight to the connection that serves its domain.
     hint = request.GET.get("login_hint", "")[:254]
+    if request.method == "GET" and hint and (routed := _home_realm(request, hint, next_url)):
+        return routed
+    if request.method == "POST" and (routed := _home_realm(request, request.POST.get("identifier", ""), next_url)):
+        return routed  # the password field, if filled in, is not used
     form = SignInForm(request.POST or None, initial={"next": next_url or "", "identifier": hint})
-    status = 200
     if request.method == "POST" and form.is_valid():
         result = sign_in_with_password(request, tenant, form.cleaned_data["identifier"], form.cleaned_data["password"])
         if result.user is not None:
             return HttpResponseRedirect(next_url or tenant_url(request, "account"))
         form.add_error(None, result.error)
-        if result.retry_after:
-            status = 429
-        response = render(request, "tenants/login.html", {"form": form}, status=status)
+        response = _login_page(request, form, next_url, status=429 if result.retry_after else 200)
         if result.retry_after:
             response["Retry-After"] = str(result.retry_after)
         return response
-    return render(request, "tenants/login.html", {"form": form}, status=400 if request.method == "POST" else 200)
+    return _login_page(request, form, next_url, status=400 if request.method == "POST" else 200)
 
 
 @never_cache

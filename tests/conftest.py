@@ -24,6 +24,19 @@ def _clean_cache():
     clear_all()
 
 
+@pytest.fixture(autouse=True)
+def _lumoauth_celery_app():
+    # A test worker (celery.contrib.testing) makes its app the process-wide default; shared tasks
+    # such as the webhook delivery would then publish to that test's (stopped) broker.
+    from celery import _state
+
+    from lumoauth.celery import app
+
+    yield
+    _state.set_default_app(app)
+    app.set_current()
+
+
 @pytest.fixture
 def make_tenant(db):
     def make(slug: str | None = None, name: str | None = None):

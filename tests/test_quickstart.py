@@ -33,7 +33,10 @@ def test_quickstart_json_shape(capsys, settings):
     assert info["issuer"] == "https://id.example.com/t/demo/api/v1"
     assert {u["role"] for u in info["users"]} == {"tenant_admin", "user"}
     clients = {c["client_id"]: c for c in info["clients"]}
-    assert set(clients) == {"demo-web", "demo-spa", "demo-service"}
+    assert {"demo-web", "demo-spa", "demo-service", "demo-device"} <= set(clients)
+    assert clients["demo-device"]["grant_types"] == ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"]
+    assert clients["demo-device"]["client_secret"] is None and clients["demo-device"]["type"] == "public"
+    assert info["device_authorization_endpoint"] == "https://id.example.com/t/demo/api/v1/oauth/device_authorization"
     assert clients["demo-web"]["grant_types"] == ["authorization_code", "refresh_token"]
     assert clients["demo-spa"]["client_secret"] is None and clients["demo-spa"]["token_endpoint_auth_method"] == "none"
     assert clients["demo-service"]["grant_types"] == ["client_credentials"]

@@ -5,6 +5,9 @@ from typing import Any
 
 from django.conf import settings
 
+from lumoauth.observability.metrics import observe_event
+from lumoauth.webhooks.outbox import publish_audit_event
+
 from .actors import SYSTEM, Ref, actor_from_request
 from .models import AuditEvent, Outcome
 
@@ -49,7 +52,8 @@ def record(
     if tenant is None and request is not None:
         tenant = getattr(request, "tenant", None)
     user_agent = request.META.get("HTTP_USER_AGENT", "")[:512] if request is not None else ""
-    return AuditEvent.objects.create(
+    observe_event(action, outcome, tenant, details)  # tokens issued, sign-ins (Prometheus counters)
+    event = AuditEvent.objects.create(
         tenant=tenant,
         action=action,
         outcome=outcome,
@@ -63,3 +67,5 @@ def record(
         user_agent=user_agent,
         details=details or {},
     )
+    publish_audit_event(event)  # webhook outbox rows, in the same transaction (lumoauth/webhooks/outbox.py)
+    return event

@@ -1,5 +1,8 @@
 """The authorization endpoint (RFC 6749 §3.1, OIDC Core §3.1.2): sign-in, consent, code.
 
+A request may also refer to a pushed authorization request (RFC 9126 §4: `client_id` and
+`request_uri`); its pushed parameters are then the request (oauth/pushed_requests.py).
+
 Errors found before the client and its redirect URI are known to be valid are shown on a page and
 never redirected (RFC 6749 §4.1.2.1); later errors go back to the client with `state` and `iss`.
 """
@@ -21,6 +24,7 @@ from tenants.routing import tenant_url
 from tenants.signin import reauthentication
 from tenants.signin.session import authentication_info
 
+from .. import authorization_request, pushed_requests
 from .. import scopes as scope_catalogue
 from ..issuer import issuer_for
 from ..models import Client
@@ -46,6 +50,22 @@ class AuthorizeView(OAuthLibMixin, View):
         return self.authorize(request, decision=decision if decision in ("allow", "deny") else None)
 
     def authorize(self, request, decision):
+        pushed = None
+        if "request_uri" in request.GET:
+            try:
+                pushed = pushed_requests.claim(
+                    request.tenant, request.GET.get("client_id", ""), request.GET["request_uri"], request.session
+                )
+            except pushed_requests.RequestUriError as error:
+                return _error_page(request, error)
+            request.lumo_authorization_params = pushed.parameters
+        self.answered = True  # False while the browser is sent to sign in or shown the consent page
+        response = self.answer(request, decision, pushed.parameters if pushed else request.GET, pushed)
+        if pushed is not None and self.answered:
+            pushed_requests.complete(pushed, request.session)
+        return response
+
+    def answer(self, request, decision, params, pushed):
         tenant = request.tenant
         try:
             scopes, credentials = self.validate_authorization_request(request)
@@ -55,13 +75,12 @@ class AuthorizeView(OAuthLibMixin, View):
             return self.redirect_error(request, error.oauthlib_error)
         client = Client.objects.get(tenant=tenant, client_id=credentials["client_id"])
 
-        prompt = set(request.GET.get("prompt", "").split())
         try:
-            max_age = self.max_age(request)
-            if "none" in prompt and len(prompt) > 1:  # OIDC Core §3.1.2.1
-                raise errors.InvalidRequestError(description="prompt=none cannot be combined with other values.")
-            if prompt - {"none", "login", "consent", "select_account"}:
-                raise errors.InvalidRequestError(description="Unsupported prompt value.")
+            if pushed is None and pushed_requests.is_required(client):
+                # RFC 9126 §5/§6: this client's (or tenant's) requests are only accepted pushed.
+                raise errors.InvalidRequestError(description="This client must use pushed authorization requests.")
+            prompt = authorization_request.prompt_values(params)
+            max_age = authorization_request.max_age(params)
         except errors.OAuth2Error as error:
             error.redirect_uri, error.state = credentials["redirect_uri"], credentials.get("state")
             return self.redirect_error(request, error)
@@ -72,7 +91,8 @@ class AuthorizeView(OAuthLibMixin, View):
         if reauthentication.must_sign_in(tenant, user, auth_info, prompt, max_age, marker):
             if "none" in prompt:
                 return self.redirect_error(request, self.client_error(errors.LoginRequired, credentials))
-            return self.send_to_sign_in(request)
+            self.answered = False
+            return self.send_to_sign_in(request, params.get("login_hint"))
 
         needs_consent = not client.skip_authorization and (
             "consent" in prompt or not consent_covers(user, client, scopes)
@@ -80,6 +100,7 @@ class AuthorizeView(OAuthLibMixin, View):
         if decision is None and needs_consent:
             if "none" in prompt:
                 return self.redirect_error(request, self.client_error(errors.ConsentRequired, credentials))
+            self.answered = False
             return render(
                 request,
                 "oauth/consent.html",
@@ -102,7 +123,7 @@ class AuthorizeView(OAuthLibMixin, View):
             request=request,
             target=client_ref(client),
             outcome=Outcome.SUCCESS if allow else Outcome.DENIED,
-            details={"scope": " ".join(scopes)},
+            details={"scope": " ".join(scopes), "pushed": pushed is not None},
         )
         try:
             uri, _headers, _body, _status = self.create_authorization_response(
@@ -113,27 +134,18 @@ class AuthorizeView(OAuthLibMixin, View):
         return HttpResponseRedirect(uri)
 
     @staticmethod
-    def max_age(request) -> int | None:
-        value = request.GET.get("max_age")
-        if value is None or value == "":
-            return None
-        if not value.isdigit() or len(value) > 10:
-            raise errors.InvalidRequestError(description="max_age must be a non-negative integer.")
-        return int(value)
-
-    @staticmethod
     def client_error(error_class, credentials):
         error = error_class(state=credentials.get("state"))
         error.redirect_uri = credentials["redirect_uri"]
         return error
 
-    def send_to_sign_in(self, request):
-        query = request.GET.copy()
+    def send_to_sign_in(self, request, login_hint=None):
+        query = request.GET.copy()  # with PAR: client_id and request_uri, which this browser has claimed
         query[reauthentication.MARKER] = reauthentication.marker(request.tenant)
         back = f"{request.path}?{query.urlencode()}"
         params = {"next": back}
-        if request.GET.get("login_hint"):
-            params["login_hint"] = request.GET["login_hint"][:254]
+        if login_hint:
+            params["login_hint"] = login_hint[:254]
         return HttpResponseRedirect(f"{tenant_url(request, 'login')}?{urlencode(params)}")
 
     def redirect_error(self, request, error):

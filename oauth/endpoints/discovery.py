@@ -8,7 +8,9 @@ from django.views.decorators.http import require_GET
 from tenants.signing_keys.api import jwks, jwks_cache_key, signing_key
 
 from .. import claims, scopes
+from ..grants import TOKEN_ENDPOINT_GRANT_TYPES
 from ..issuer import ENDPOINTS, issuer_for
+from ..services.server_settings import requires_pushed_authorization_requests
 
 METADATA_MAX_AGE = 300
 JWKS_MAX_AGE = 300
@@ -23,6 +25,8 @@ IMPLEMENTED_ENDPOINTS = [
     "introspection_endpoint",
     "revocation_endpoint",
     "end_session_endpoint",
+    "pushed_authorization_request_endpoint",
+    "device_authorization_endpoint",
 ]
 
 
@@ -36,7 +40,7 @@ def provider_metadata(tenant, request=None) -> dict:
             "scopes_supported": list(scopes.catalogue(tenant)),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "grant_types_supported": list(TOKEN_ENDPOINT_GRANT_TYPES),
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [signing_key(tenant).alg],
             "token_endpoint_auth_methods_supported": auth_methods + ["none"],
@@ -49,7 +53,9 @@ def provider_metadata(tenant, request=None) -> dict:
             "claims_supported": claims.SUPPORTED_CLAIMS,
             "claims_parameter_supported": False,
             "request_parameter_supported": False,
+            # request_uri by reference to any URL (OIDC Core §6.2) is not offered; PAR's are (RFC 9126).
             "request_uri_parameter_supported": False,
+            "require_pushed_authorization_requests": requires_pushed_authorization_requests(tenant),
             "authorization_response_iss_parameter_supported": True,
             "prompt_values_supported": ["none", "login", "consent", "select_account"],
         }
@@ -71,7 +77,9 @@ def _cached_json(key: str, build, max_age: int, ttl: int) -> JsonResponse:
 @require_GET
 def openid_configuration(request):
     tenant = request.tenant
-    key = f"oidc-metadata:{tenant.pk}:{issuer_for(tenant, request)}"
+    # The tenant's switches are part of the key: a changed switch shows at once in this process.
+    switches = int(requires_pushed_authorization_requests(tenant))
+    key = f"oidc-metadata:{tenant.pk}:{switches}:{issuer_for(tenant, request)}"
     return _cached_json(key, lambda: provider_metadata(tenant, request), METADATA_MAX_AGE, METADATA_MAX_AGE)
 
 

@@ -76,7 +76,16 @@ def _client_auth_challenge(request, response: HttpResponse) -> HttpResponse:
 @method_decorator(
     [
         csrf_exempt,
-        sensitive_post_parameters("client_secret", "client_assertion", "code", "refresh_token", "code_verifier"),
+        sensitive_post_parameters(
+            "client_secret",
+            "client_assertion",
+            "code",
+            "refresh_token",
+            "code_verifier",
+            "device_code",
+            "subject_token",
+            "actor_token",
+        ),
     ],
     name="dispatch",
 )

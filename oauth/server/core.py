@@ -37,7 +37,27 @@ def add_iss(uri: str, issuer: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+# Parameters a request may repeat: RFC 8707 resource (DOT keeps it), RFC 8693 audience.
+REPEATABLE_PARAMS = {"resource", "audience"}
+
+
 class TenantOAuthLibCore(OAuthLibCore):
+    def _extract_params(self, request):
+        uri, http_method, body, headers = super()._extract_params(request)
+        pushed = getattr(request, "lumo_authorization_params", None)
+        if pushed is not None:
+            # RFC 9126 §4: with a request_uri, the pushed parameters are the authorization request;
+            # whatever else the URL or a form post carries is not part of it.
+            uri, body = f"{request.path}?{urlencode(pushed)}", ""
+        return uri, http_method, body, headers
+
+    def extract_body(self, request):
+        return [
+            (key, value)
+            for key, values in request.POST.lists()
+            for value in (values if key in REPEATABLE_PARAMS else values[-1:])
+        ]
+
     def extract_headers(self, request):
         headers = super().extract_headers(request)
         tenant = getattr(request, "tenant", None)

@@ -1,7 +1,8 @@
 """The oauthlib server LumoAuth runs: only what it implements, nothing DOT would switch on by default.
 
 Authorization endpoint: response_type=code only. Token endpoint: authorization_code, refresh_token,
-client_credentials. PKCE: S256 only (RFC 9700 §2.1.1 - "plain" is refused).
+client_credentials and the extension grants of oauth/grants (device_code, token-exchange). PKCE:
+S256 only (RFC 9700 §2.1.1 - "plain" is refused).
 """
 
 from django.conf import settings
@@ -22,6 +23,8 @@ from oauthlib.openid.connect.core.grant_types.dispatchers import (
     AuthorizationTokenGrantDispatcher,
 )
 
+from ..grants import extension_grants
+
 
 class OfflineAwareBearerToken(BearerToken):
     """Issues a refresh token only to clients allowed the refresh_token grant, and in OpenID
@@ -34,8 +37,11 @@ class OfflineAwareBearerToken(BearerToken):
 
 
 def access_token_lifetime(request) -> int:
-    """Per client, capped by how long the tenant's retiring signing keys stay published."""
-    return min(request.client.access_token_lifetime, settings.LUMOAUTH_SIGNED_TOKEN_MAX_LIFETIME)
+    """Per client, capped by how long the tenant's retiring signing keys stay published (and, for
+    an exchanged token, by what is left of its subject token's life: `lumo_max_expires_in`)."""
+    lifetime = min(request.client.access_token_lifetime, settings.LUMOAUTH_SIGNED_TOKEN_MAX_LIFETIME)
+    ceiling = getattr(request, "lumo_max_expires_in", None)
+    return max(1, min(lifetime, ceiling)) if ceiling is not None else lifetime
 
 
 def _s256_only(grant) -> None:
@@ -82,6 +88,7 @@ class TenantServer(
                 "authorization_code": self.token_grant_choice,
                 "client_credentials": self.credentials_grant,
                 "refresh_token": self.refresh_grant,
+                **extension_grants(request_validator),
             },
             default_token_type=self.bearer,
         )

@@ -19,6 +19,7 @@ from lumoauth.events.api import Outcome, Ref, record
 
 from .. import claims as oidc_claims
 from ..client_lookup import find_client
+from ..device import authorizations as device_authorizations
 from ..models import AccessToken, AuthMethod, Client, Grant, GrantType, IDToken, RefreshToken
 from ..tokens import signing
 from . import client_auth
@@ -182,6 +183,16 @@ class TenantOAuth2Validator(OAuth2Validator):
         grant = Grant.objects.filter(code=code, tenant=self.tenant(request)).first()
         return (grant.nonce or None) if grant else None
 
+    # ---- device authorization grant (RFC 8628) ---------------------------------------------------
+    def validate_device_code(self, client_id, code, request, *args, **kwargs):
+        status, grant = device_authorizations.poll(self.tenant(request), request.client, code)
+        if status == device_authorizations.AUTHORIZED:
+            request.user = grant.user
+            request.scopes = grant.scope.split()
+            request.auth_time = grant.auth_time
+            request.amr = grant.amr
+        return status
+
     # ---- tokens -------------------------------------------------------------------------------
     def may_issue_refresh_token(self, request) -> bool:
         if GrantType.REFRESH_TOKEN not in request.client.grant_types:
@@ -223,6 +234,8 @@ class TenantOAuth2Validator(OAuth2Validator):
             grant=getattr(request, "grant", None),
             jti=getattr(request, "access_token_jti", ""),
             token_format=request.client.token_format,
+            act=getattr(request, "lumo_act", None) or {},
+            subject=getattr(request, "lumo_subject", None) or "",
         )
         self._set_token_value(access_token, token["access_token"])
         access_token.save()
@@ -324,6 +337,7 @@ class TenantOAuth2Validator(OAuth2Validator):
         return None
 
     def _token_claims(self, request, token, expires, token_type, *, jti="", scope=None) -> dict:
+        subject = str(token.user.sub) if token.user else (getattr(token, "subject", "") or token.application.client_id)
         claims = {
             "scope": token.scope if scope is None else scope,
             "client_id": token.application.client_id,
@@ -331,10 +345,12 @@ class TenantOAuth2Validator(OAuth2Validator):
             "exp": int(expires.timestamp()),
             "iat": int(token.created.timestamp()),
             "iss": self.get_oidc_issuer_endpoint(request),
-            "sub": str(token.user.sub) if token.user else token.application.client_id,
+            "sub": subject,
         }
         if token.user:
             claims["username"] = token.user.username
+        if getattr(token, "act", None):
+            claims["act"] = token.act  # RFC 8693 §4.1, §2.3: the delegation chain
         if jti:
             claims["jti"] = jti
         return claims

@@ -11,7 +11,7 @@ from lumoauth.events.api import Ref, record
 from tenants.policy import tenant_policy
 
 from ..client_secrets import generate_client_secret
-from ..models import DOT_GRANT_TYPE, AuthMethod, Client, GrantType, TokenFormat
+from ..models import DOT_GRANT_TYPE, AuthMethod, Client, GrantType, TokenExchangePolicy, TokenFormat
 from .consents import client_ref
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
@@ -36,6 +36,9 @@ class ClientSpec:
     jwks: dict = field(default_factory=dict)
     jwks_uri: str = ""
     allowed_origins: list[str] = field(default_factory=list)
+    require_pushed_authorization_requests: bool = False
+    token_exchange_policy: str = TokenExchangePolicy.NONE
+    token_exchange_audiences: list[str] = field(default_factory=list)
 
     def auth_method(self) -> str:
         if self.token_endpoint_auth_method:
@@ -57,8 +60,10 @@ def check_consistency(spec: ClientSpec) -> None:
         problem("grant_types", f"Unsupported grant types: {', '.join(sorted(unknown))}.")
     if not spec.grant_types:
         problem("grant_types", "Choose at least one grant type.")
-    if GrantType.REFRESH_TOKEN in spec.grant_types and GrantType.AUTHORIZATION_CODE not in spec.grant_types:
-        problem("grant_types", "refresh_token is only issued with authorization_code.")
+    if GrantType.REFRESH_TOKEN in spec.grant_types and not (
+        {GrantType.AUTHORIZATION_CODE, GrantType.DEVICE_CODE} & set(spec.grant_types)
+    ):
+        problem("grant_types", "refresh_token is only issued with authorization_code or the device grant.")
     if GrantType.AUTHORIZATION_CODE in spec.grant_types and not spec.redirect_uris:
         problem("redirect_uris", "authorization_code needs at least one redirect URI.")
     if spec.client_type not in (Client.CLIENT_CONFIDENTIAL, Client.CLIENT_PUBLIC):
@@ -71,6 +76,22 @@ def check_consistency(spec: ClientSpec) -> None:
         problem("token_endpoint_auth_method", "Confidential clients must authenticate.")
     if spec.client_type == Client.CLIENT_PUBLIC and GrantType.CLIENT_CREDENTIALS in spec.grant_types:
         problem("grant_types", "client_credentials needs a confidential client.")
+    if spec.require_pushed_authorization_requests and GrantType.AUTHORIZATION_CODE not in spec.grant_types:
+        problem("require_pushed_authorization_requests", "Pushed authorization requests need authorization_code.")
+    exchanges = GrantType.TOKEN_EXCHANGE in spec.grant_types
+    if spec.token_exchange_policy not in TokenExchangePolicy.values:
+        problem("token_exchange_policy", "Unknown token exchange policy.")
+    elif exchanges and spec.token_exchange_policy == TokenExchangePolicy.NONE:
+        problem("token_exchange_policy", "Token exchange needs a policy: delegation or impersonation.")
+    elif not exchanges and spec.token_exchange_policy != TokenExchangePolicy.NONE:
+        problem("token_exchange_policy", "Enable the token exchange grant type for this policy.")
+    if spec.client_type == Client.CLIENT_PUBLIC and exchanges:
+        problem("grant_types", "Token exchange needs a confidential client.")
+    for audience in spec.token_exchange_audiences:
+        if len(audience) > 1024 or any(c.isspace() for c in audience) or "#" in audience:
+            problem("token_exchange_audiences", f"{audience[:80]}: not a valid audience (no spaces or fragments).")
+    if spec.token_exchange_audiences and not exchanges:
+        problem("token_exchange_audiences", "Audiences only apply to token exchange.")
     if method == AuthMethod.PRIVATE_KEY_JWT and not (spec.jwks.get("keys") or spec.jwks_uri):
         problem("jwks", "private_key_jwt needs jwks or jwks_uri.")
     if spec.token_format not in TokenFormat.values:
@@ -108,6 +129,9 @@ def _apply(client: Client, spec: ClientSpec) -> None:
     client.jwks = spec.jwks
     client.jwks_uri = spec.jwks_uri
     client.allowed_origins = " ".join(spec.allowed_origins)
+    client.require_pushed_authorization_requests = spec.require_pushed_authorization_requests
+    client.token_exchange_policy = spec.token_exchange_policy
+    client.token_exchange_audiences = " ".join(dict.fromkeys(spec.token_exchange_audiences))
 
 
 @transaction.atomic

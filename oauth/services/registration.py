@@ -127,6 +127,10 @@ def spec_from_metadata(metadata: dict) -> tuple[ClientSpec, dict]:
         if not isinstance(metadata["jwks"], dict) or not isinstance(metadata["jwks"].get("keys"), list):
             raise RegistrationError("invalid_client_metadata", "jwks must be a JWK Set.")
         kept["jwks"] = metadata["jwks"]
+    if "require_pushed_authorization_requests" in metadata:  # RFC 9126 §6
+        if not isinstance(metadata["require_pushed_authorization_requests"], bool):
+            raise RegistrationError("invalid_client_metadata", "require_pushed_authorization_requests is a boolean.")
+        kept["require_pushed_authorization_requests"] = metadata["require_pushed_authorization_requests"]
     if "jwks" in kept and "jwks_uri" in kept:  # RFC 7591 §2: MUST NOT both be present
         raise RegistrationError("invalid_client_metadata", "Use jwks or jwks_uri, not both.")
 
@@ -152,6 +156,7 @@ def spec_from_metadata(metadata: dict) -> tuple[ClientSpec, dict]:
         allowed_scopes=kept.get("scope", ""),
         jwks=kept.get("jwks", {}),
         jwks_uri=kept.get("jwks_uri", ""),
+        require_pushed_authorization_requests=kept.get("require_pushed_authorization_requests", False),
     )
     try:
         check_consistency(spec)

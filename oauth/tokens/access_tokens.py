@@ -26,10 +26,12 @@ def generate_access_token(request) -> str:
     user = request.user if request.grant_type != "client_credentials" else None
     issuer = request.headers[ISSUER_KEY]
     resources = list(getattr(request, "resource", None) or [])
+    # Token exchange (RFC 8693) names its subject when that is not a user, and the delegation chain.
+    subject = getattr(request, "lumo_subject", None)
     claims = {
         "iss": issuer,
         # RFC 9068 §2.2: sub is the resource owner, or the client itself when there is none.
-        "sub": str(user.sub) if user else client.client_id,
+        "sub": str(user.sub) if user else (subject or client.client_id),
         "aud": resources[0] if len(resources) == 1 else (resources or issuer),
         "exp": now + int(request.expires_in),
         "iat": now,
@@ -40,4 +42,7 @@ def generate_access_token(request) -> str:
     auth_time = getattr(request, "auth_time", None)
     if user and auth_time:
         claims["auth_time"] = auth_time
+    act = getattr(request, "lumo_act", None)
+    if act:
+        claims["act"] = act  # RFC 8693 §4.1
     return sign(request.headers[TENANT_KEY], claims, typ=JWT_ACCESS_TOKEN_TYP)

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from lumoauth.errors import error_response
 from lumoauth.events.api import user_ref
-from oauth.models import AuthMethod, Client, GrantType, TokenFormat
+from oauth.models import AuthMethod, Client, GrantType, TokenExchangePolicy, TokenFormat
 from oauth.services.clients import ClientSpec, create_client, delete_client, rotate_client_secret, update_client
 from tenants.policy import tenant_policy
 from tenants.routing import tenant_url
@@ -42,6 +42,18 @@ class ClientForm(forms.Form):
     )
     allowed_scopes = forms.CharField(label="Allowed scopes (space-separated; empty: all)", required=False)
     skip_consent = forms.BooleanField(label="First-party: skip the consent page", required=False)
+    require_pushed_authorization_requests = forms.BooleanField(
+        label="Require pushed authorization requests (PAR, RFC 9126)", required=False
+    )
+    token_exchange_policy = forms.ChoiceField(
+        label="Token exchange (RFC 8693)",
+        choices=TokenExchangePolicy.choices,
+        initial=TokenExchangePolicy.NONE,
+        required=False,
+    )
+    token_exchange_audiences = forms.CharField(
+        label="Token exchange audiences (one per line)", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args, tenant=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -64,6 +76,9 @@ class ClientForm(forms.Form):
             "refresh_token_lifetime": client.refresh_token_lifetime,
             "allowed_scopes": client.allowed_scopes,
             "skip_consent": client.skip_authorization,
+            "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
+            "token_exchange_policy": client.token_exchange_policy,
+            "token_exchange_audiences": "\n".join(client.token_exchange_audiences.split()),
         }
 
     def spec(self) -> ClientSpec:
@@ -80,6 +95,9 @@ class ClientForm(forms.Form):
             refresh_token_lifetime=data["refresh_token_lifetime"],
             allowed_scopes=data["allowed_scopes"],
             skip_consent=data["skip_consent"],
+            require_pushed_authorization_requests=data["require_pushed_authorization_requests"],
+            token_exchange_policy=data["token_exchange_policy"] or TokenExchangePolicy.NONE,
+            token_exchange_audiences=data["token_exchange_audiences"].split(),
         )
 
     def spec_for(self, client: Client) -> ClientSpec:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from lumoauth.events.api import AuditEvent
+from lumoauth.webhooks.health import webhook_health
 from tenants.services.sessions import active_sessions
 from tenants.signing_keys.api import key_health
 
@@ -52,6 +53,7 @@ def dashboard(request):
         "failures": sum(d["failed"] for d in days),
         "days": days,
         "keys": key_health(tenant),
+        "webhooks": webhook_health(tenant),
         "recent": AuditEvent.objects.filter(tenant=tenant).order_by("-id")[:10],
         "section": "dashboard",
     }

@@ -1,4 +1,5 @@
-"""The organization's settings: display name, default token lifetimes, password policy, email domains."""
+"""The organization's settings: display name, default token lifetimes, password policy, email domains,
+rate limits."""
 
 from dataclasses import asdict
 
@@ -9,6 +10,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from lumoauth import ratelimit
 from lumoauth.events.api import user_ref
 from tenants.policy import (
     MAX_LIFETIME,
@@ -50,17 +52,50 @@ class SettingsForm(forms.Form):
     )
 
     CHECKBOXES = ("password_require_mixed_case", "password_require_digit", "password_require_symbol")
+    RATE_PREFIX = "rate_limit_"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        platform = ratelimit.platform_rates()
+        for name, scope in ratelimit.SCOPES.items():
+            default = str(platform[name] or "no limit")
+            self.fields[self.RATE_PREFIX + name] = forms.CharField(
+                label=scope.label,
+                required=False,
+                max_length=32,
+                validators=[_rate_validator(name)],
+                widget=forms.TextInput(attrs={"placeholder": default}),
+                help_text=f"Empty: the platform's default ({default}).",
+            )
+
+    @property
+    def rate_limit_fields(self) -> list:
+        return [self[name] for name in self.fields if name.startswith(self.RATE_PREFIX)]
 
     @classmethod
     def initial_for(cls, tenant) -> dict:
         policy = asdict(tenant_policy(tenant))
-        return policy | {"name": tenant.name, "allowed_email_domains": "\n".join(policy["allowed_email_domains"])}
+        rates = {cls.RATE_PREFIX + name: value for name, value in policy.pop("rate_limits").items()}
+        return (
+            policy | rates | {"name": tenant.name, "allowed_email_domains": "\n".join(policy["allowed_email_domains"])}
+        )
 
     def policy(self) -> TenantPolicy:
         data = dict(self.cleaned_data)
         data.pop("name")
         data["allowed_email_domains"] = tuple(data["allowed_email_domains"].split())
+        rates = {name: data.pop(name) for name in [n for n in data if n.startswith(self.RATE_PREFIX)]}
+        data["rate_limits"] = {name.removeprefix(self.RATE_PREFIX): rate for name, rate in rates.items() if rate}
         return TenantPolicy(**data)
+
+
+def _rate_validator(scope: str):
+    def validate(value: str) -> None:
+        problem = ratelimit.check_tenant_rates({scope: value}).get(scope) if value.strip() else None
+        if problem:
+            raise ValidationError(problem)
+
+    return validate
 
 
 @require_http_methods(["GET", "POST"])

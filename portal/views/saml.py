@@ -20,6 +20,7 @@ from tenants.routing import tenant_url
 from ..access import tenant_admin_required
 from ..forms import add_service_errors
 from ..saml_forms import ConnectionCreateForm, ConnectionForm, ServiceProviderCreateForm, ServiceProviderForm, changes
+from .oidc_connections import domain_status
 
 
 def _sp(request, pk):
@@ -149,7 +150,13 @@ def connection_edit(request, slug):
         else:
             messages.success(request, f"Identity provider {connection.name} saved.")
             return HttpResponseRedirect(tenant_url(request, "portal-saml-connections"))
-    context = {"connection": connection, "form": form, "section": "saml", "tab": "connections"}
+    context = {
+        "connection": connection,
+        "form": form,
+        "domains": domain_status(request.tenant, connection.email_domains),
+        "section": "saml",
+        "tab": "connections",
+    }
     return render(request, "portal/saml_connection.html", context, status=_status(request))
 
 

@@ -14,7 +14,7 @@ from lumoauth.events.api import user_ref
 from oauth.models import Client, Consent
 from oauth.services.authorizations import revoke_user_tokens, user_authorizations
 from oauth.services.consents import revoke_consent
-from saml.models import IdPConnection
+from tenants.domains.home_realm import connection_labels
 from tenants.models import FederatedIdentity, SignInSession, User
 from tenants.routing import tenant_url
 from tenants.services.sessions import end_session, end_user_sessions, user_sessions
@@ -57,7 +57,7 @@ def _back(request, user) -> HttpResponseRedirect:
 
 def security_context(request, user) -> dict:
     """What the user's page lists below the claims form."""
-    labels = {c.connection_key: c.name for c in IdPConnection.objects.filter(tenant=request.tenant)}
+    labels = connection_labels(request.tenant)  # SAML and OpenID Connect connections by their key
     identities = list(FederatedIdentity.objects.filter(tenant=request.tenant, user=user).order_by("created_at"))
     for identity in identities:
         identity.label = labels.get(identity.connection, identity.connection)

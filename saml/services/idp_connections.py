@@ -1,11 +1,12 @@
 """The tenant's connections to corporate SAML identity providers (each change audited)."""
 
-import urllib.request
-
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from lumoauth import outbound
 from lumoauth.events.api import Ref, record
+from tenants.domains.claims import claim_domains
+from tenants.domains.home_realm import domain_conflicts
 from tenants.federation import MAPPABLE_FIELDS
 from tenants.models import FederatedIdentity
 from tenants.policy import is_domain_name
@@ -39,13 +40,15 @@ def fetch_metadata(url: str) -> bytes:
     if not url.startswith(("https://", "http://")):
         raise ValidationError({"metadata_url": "Use an http(s) URL."})
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (scheme checked above)
-            document = response.read(MAX_METADATA_BYTES + 1)
-    except (OSError, ValueError) as exc:
+        # The SSRF policy (lumoauth/outbound.py): no private addresses, bounded in time and size.
+        response = outbound.fetch(url, timeout=10, max_bytes=MAX_METADATA_BYTES, follow_redirects=3)
+    except (outbound.OutboundRefused, outbound.OutboundError) as exc:
         raise ValidationError({"metadata_url": f"Could not fetch the metadata: {exc}"}) from exc
-    if len(document) > MAX_METADATA_BYTES:
+    if response.status_code != 200:
+        raise ValidationError({"metadata_url": f"Could not fetch the metadata: HTTP {response.status_code}."})
+    if response.truncated:
         raise ValidationError({"metadata_url": "The metadata document is too large."})
-    return document
+    return response.body
 
 
 def connection_ref(connection: IdPConnection) -> Ref:
@@ -86,11 +89,11 @@ def _validate_rules(connection: IdPConnection) -> None:
     if not isinstance(domains, list) or not all(isinstance(d, str) and is_domain_name(d) for d in domains):
         refuse("email_domains", "Email domains look like corp.example (no @, no scheme).")
     else:
-        # One domain, one connection: home-realm discovery must know where to send an address.
-        others = IdPConnection.objects.filter(tenant=connection.tenant).exclude(pk=connection.pk)
-        for other in others.only("name", "email_domains"):
-            for domain in sorted(set(domains) & set(other.email_domains)):
-                refuse("email_domains", f"{domain} is already served by {other.name}.")
+        # One domain, one connection (SAML or OpenID Connect): home-realm discovery must know where
+        # to send an address.
+        exclude = connection.connection_key if connection.pk else None
+        for domain, other in domain_conflicts(connection.tenant, domains, exclude_key=exclude):
+            refuse("email_domains", f"{domain} is already served by {other}.")
     if errors:
         raise ValidationError(errors)
 
@@ -154,6 +157,8 @@ def create_connection(
         target=connection_ref(connection),
         details={"entity_id": connection.entity_id},
     )
+    # Routing by these domains waits for the tenant to prove it controls them (DNS TXT record).
+    claim_domains(tenant, connection.email_domains, actor=actor, request=request)
     return connection
 
 
@@ -191,6 +196,8 @@ def update_connection(connection: IdPConnection, *, actor: Ref | None = None, re
         target=connection_ref(connection),
         details={"fields": sorted(changes)},
     )
+    if "email_domains" in changes:
+        claim_domains(connection.tenant, connection.email_domains, actor=actor, request=request)
     return connection
 
 

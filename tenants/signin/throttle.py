@@ -1,15 +1,20 @@
 """Throttling of failed sign-ins, per account identifier and per client IP, in the cache.
 
-Counters live in the shared cache (Redis in production, local memory otherwise). An identifier is
-counted whether or not such an account exists, so the throttle tells nothing about who exists.
+Failures are counted with the platform's sliding-window limiter (lumoauth.ratelimit), so the
+counters live in the shared cache (Redis in production, local memory otherwise) and age out the
+same way as every other rate limit. An identifier is counted whether or not such an account
+exists, so the throttle tells nothing about who exists. This counts failures only; the request
+rate limit of the sign-in page (scope "signin") is separate and counts every attempt.
 """
 
 import hashlib
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+
+from lumoauth.ratelimit import Rate, SlidingWindowLimiter
+
+failures = SlidingWindowLimiter("signin-fail")
 
 
 @dataclass(frozen=True)
@@ -20,40 +25,28 @@ class ThrottleKeys:
 
 def keys_for(tenant_id: int, identifier: str, ip: str | None) -> ThrottleKeys:
     digest = hashlib.sha256(identifier.strip().casefold().encode()).hexdigest()[:32]
-    return ThrottleKeys(
-        account=f"signin-fail:acct:{tenant_id}:{digest}",
-        ip=f"signin-fail:ip:{ip}" if ip else None,
-    )
+    return ThrottleKeys(account=f"acct:{tenant_id}:{digest}", ip=f"ip:{ip}" if ip else None)
 
 
-def _limits(keys: ThrottleKeys) -> list[tuple[str, int]]:
-    limits = [(keys.account, settings.LUMOAUTH_SIGNIN_MAX_FAILURES_PER_ACCOUNT)]
+def _limits(keys: ThrottleKeys) -> list[tuple[str, Rate]]:
+    window = settings.LUMOAUTH_SIGNIN_FAILURE_WINDOW
+    limits = [(keys.account, Rate(settings.LUMOAUTH_SIGNIN_MAX_FAILURES_PER_ACCOUNT, window))]
     if keys.ip:
-        limits.append((keys.ip, settings.LUMOAUTH_SIGNIN_MAX_FAILURES_PER_IP))
+        limits.append((keys.ip, Rate(settings.LUMOAUTH_SIGNIN_MAX_FAILURES_PER_IP, window)))
     return limits
 
 
 def retry_after(keys: ThrottleKeys) -> int:
     """Seconds until another attempt is allowed; 0 when it is allowed now."""
-    wait = 0
-    for key, limit in _limits(keys):
-        if (cache.get(key) or 0) >= limit:
-            started = cache.get(f"{key}:start") or time.time()
-            wait = max(wait, int(started + settings.LUMOAUTH_SIGNIN_FAILURE_WINDOW - time.time()) + 1)
-    return wait
+    return max(failures.peek(key, rate).retry_after for key, rate in _limits(keys))
 
 
 def record_failure(keys: ThrottleKeys) -> None:
-    window = settings.LUMOAUTH_SIGNIN_FAILURE_WINDOW
-    for key, _ in _limits(keys):
-        if cache.add(key, 0, timeout=window):
-            cache.set(f"{key}:start", time.time(), timeout=window)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=window)
+    for key, rate in _limits(keys):
+        failures.count(key, rate)
 
 
 def clear_account(keys: ThrottleKeys) -> None:
     """A successful sign-in clears the account's counter (not the IP's)."""
-    cache.delete_many([keys.account, f"{keys.account}:start"])
+    key, rate = _limits(keys)[0]
+    failures.reset(key, rate)

@@ -1,6 +1,7 @@
 """Public functions of per-tenant signing keys (see docs/signing-keys.md)."""
 
-from .encryption import KeyDecryptionError
+from lumoauth.encryption import KeyDecryptionError
+
 from .health import key_health
 from .keypairs import ALGORITHMS, DEFAULT_ALG
 from .models import SigningKey

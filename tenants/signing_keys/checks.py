@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
-from .encryption import parse_key_encryption_key
+from lumoauth.encryption import parse_key_encryption_key
 
 GENERATE_HINT = (
     'Generate one with: python -c "import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())" '

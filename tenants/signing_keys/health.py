@@ -5,7 +5,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from .encryption import KeyDecryptionError
+from lumoauth.encryption import KeyDecryptionError
+
 from .models import SigningKey
 from .service import published_keys, signing_key
 

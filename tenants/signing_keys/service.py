@@ -13,11 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 from jwcrypto.jwk import JWK
 
+from lumoauth.encryption import decrypt_private_key, encrypt_private_key
 from lumoauth.events.api import Ref, record
 from lumoauth.memo import TTLMemo
 
 from ..models import Tenant
-from .encryption import decrypt_private_key, encrypt_private_key
 from .keypairs import (
     DEFAULT_ALG,
     check_alg,

@@ -152,7 +152,9 @@ def test_unknown_scope_is_refused(tenant, make_client, endpoints):
     [
         ({}, "unsupported_grant_type"),
         ({"grant_type": "password", "username": "alice", "password": "x"}, "unsupported_grant_type"),
-        ({"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": "x"}, "unsupported_grant_type"),
+        # Served since the device grant (RFC 8628), but not for a client not registered for it.
+        ({"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": "x"}, "unauthorized_client"),
+        ({"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": "x"}, "unsupported_grant_type"),
         ({"grant_type": "authorization_code"}, "invalid_request"),
         ({"grant_type": "refresh_token"}, "invalid_request"),
     ],
@@ -191,8 +193,9 @@ def test_token_endpoint_rejects_get_and_garbage(tenant, make_client, endpoints):
 
 
 @pytest.fixture
-def jwks_server(rsa_key):
+def jwks_server(rsa_key, settings):
     """A real HTTP server publishing the client's public keys, as a jwks_uri would."""
+    settings.LUMOAUTH_OUTBOUND_ALLOW_PRIVATE = True  # it listens on 127.0.0.1 (SSRF policy)
     import json
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

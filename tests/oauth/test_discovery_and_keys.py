@@ -34,18 +34,21 @@ def test_discovery_lists_what_is_implemented(endpoints, issuer, live_server):
     assert document["end_session_endpoint"] == f"{issuer}/oauth/logout"
     assert document["response_types_supported"] == ["code"]
     assert document["code_challenge_methods_supported"] == ["S256"]
-    assert set(document["grant_types_supported"]) == {"authorization_code", "refresh_token", "client_credentials"}
+    assert set(document["grant_types_supported"]) == {
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
+    }
+    assert document["pushed_authorization_request_endpoint"] == f"{issuer}/oauth/par"
+    assert document["device_authorization_endpoint"] == f"{issuer}/oauth/device_authorization"
     assert {"client_secret_basic", "client_secret_post", "private_key_jwt"} <= set(
         document["token_endpoint_auth_methods_supported"]
     )
     assert document["authorization_response_iss_parameter_supported"] is True
     # Not implemented yet, so not advertised.
-    for absent in (
-        "pushed_authorization_request_endpoint",
-        "backchannel_authentication_endpoint",
-        "dpop_signing_alg_values_supported",
-        "device_authorization_endpoint",
-    ):
+    for absent in ("backchannel_authentication_endpoint", "dpop_signing_alg_values_supported"):
         assert absent not in document
     # RFC 8414 §3.1: path-inserted well-known URL, same issuer.
     rfc8414 = requests.get(f"{live_server.url}/.well-known/oauth-authorization-server/t/acme/api/v1", timeout=10)

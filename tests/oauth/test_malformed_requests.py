@@ -15,6 +15,8 @@ ENDPOINTS = [
     "oauth/register/some-client",
     "oauth/authorize",
     "oauth/logout",
+    "oauth/par",
+    "oauth/device_authorization",
     ".well-known/openid-configuration",
     ".well-known/jwks.json",
 ]
@@ -80,6 +82,9 @@ def test_malformed_authorization_headers(http, endpoint, headers):
         "response_type=code&client_id={client}&redirect_uri=https://app.example.com/callback&prompt=%ff",
         "response_type=code&response_type=token&client_id={client}",
         "id_token_hint=a.b.c&post_logout_redirect_uri=%ff",
+        "client_id={client}&request_uri=%ff",
+        "client_id={client}&request_uri=urn:ietf:params:oauth:request_uri:" + "a" * 5000,
+        "request_uri=urn:ietf:params:oauth:request_uri:x&request_uri=y",
     ],
 )
 @pytest.mark.parametrize("endpoint", ["oauth/authorize", "oauth/logout"])

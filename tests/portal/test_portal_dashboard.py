@@ -37,3 +37,16 @@ def test_dashboard_shows_key_health_and_active_sessions(tenant, make_user, sign_
     assert page.context["keys"]["status"] == "ok" and page.context["active_sessions"] == 1
     assert page.context["sign_ins"] == 1
     assert b"Signing keys" in page.content and b"/t/acme/portal/signing-keys/" in page.content
+
+
+def test_dashboard_shows_webhook_health(tenant, make_user, sign_in):
+    from lumoauth.webhooks.subscriptions import create_subscription
+
+    make_user(tenant, "boss", is_tenant_admin=True)
+    client = Client()
+    sign_in(client, tenant, "boss")
+    assert b"no subscriptions." in client.get("/t/acme/portal/").content
+    create_subscription(tenant, "https://hooks.example.com/in", ["user.*"])
+    page = client.get("/t/acme/portal/")
+    assert page.context["webhooks"]["active_subscriptions"] == 1
+    assert b"1 active subscription," in page.content and b"/t/acme/portal/webhooks/" in page.content

@@ -109,7 +109,7 @@ def test_idp_details_and_empty_states(admin_client):
     assert 'data-copy="#idp-metadata-url"' in body
     assert "http://testserver/t/acme/saml/idp/sso" in body
     assert "No service providers yet" in body and 'class="empty"' in body
-    assert ">SAML</a>" in body and 'aria-current="page">SAML<' in body
+    assert ">Single sign-on</a>" in body and 'aria-current="page">Single sign-on<' in body
     # The IdP metadata URL shown is the one the saml app serves.
     assert admin_client.get("/t/acme/saml/idp/metadata").status_code == 200
     connections = admin_client.get(CONNECTIONS).content.decode()
@@ -259,7 +259,8 @@ def test_add_edit_delete_connection(admin_client, tenant, admin, idp_metadata):
     assert {"saml.idp_connection.created", "saml.idp_connection.updated", "saml.idp_connection.deleted"} <= actions
 
 
-def test_connection_from_a_metadata_url(admin_client, tenant, idp_metadata):
+def test_connection_from_a_metadata_url(admin_client, tenant, idp_metadata, settings):
+    settings.LUMOAUTH_OUTBOUND_ALLOW_PRIVATE = True  # the metadata server is on 127.0.0.1 (SSRF policy)
     with serving(idp_metadata.encode()) as url:
         added = admin_client.post(CONNECTIONS, {"name": "Corp SSO", "slug": "corp", "metadata_url": url})
     assert added.status_code == 302
@@ -405,9 +406,9 @@ def test_malformed_input_is_a_400_not_a_500(admin_client, tenant, metadata):
 def test_browser_admin_adds_and_edits_a_service_provider(admin_page, metadata, tenant, idp_metadata):
     page = admin_page
     page.goto(page.base)
-    page.click("nav >> text=SAML")
+    page.click("nav >> text=Single sign-on")
     page.wait_for_url("**/portal/saml/")
-    assert page.inner_text("h1") == "SAML"
+    assert page.inner_text("h1") == "Single sign-on"
     assert "No service providers yet" in page.content()
     metadata_url = page.inner_text("#idp-metadata-url")
     assert metadata_url.endswith("/t/acme/saml/idp/metadata")

@@ -184,7 +184,8 @@ def test_delete_connection_is_audited_and_unlinks_its_identities(connection, ten
     assert event.details["identities_unlinked"] == 1
 
 
-def test_fetched_metadata_errors_name_the_url(tmp_path, tenant):
+def test_fetched_metadata_errors_name_the_url(tmp_path, tenant, settings):
+    settings.LUMOAUTH_OUTBOUND_ALLOW_PRIVATE = True  # the metadata server is on 127.0.0.1 (SSRF policy)
     with serving(b"<html>not metadata</html>") as url:
         with pytest.raises(ValidationError) as refused:
             create_connection(tenant, "corp", "Corp", metadata_url=url)

@@ -155,7 +155,8 @@ def test_saml_session_serves_oauth_clients(corp, browser, live_server, web_clien
     assert claims["email"] == "jo@corp.example" and token["id_token"]
 
 
-def test_connection_from_a_metadata_url(tmp_path, other_tenant):
+def test_connection_from_a_metadata_url(tmp_path, other_tenant, settings):
+    settings.LUMOAUTH_OUTBOUND_ALLOW_PRIVATE = True  # the metadata server is on 127.0.0.1 (SSRF policy)
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 

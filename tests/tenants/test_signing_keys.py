@@ -14,6 +14,7 @@ from django.utils import timezone
 from jwcrypto import jwk, jwt
 from jwcrypto.common import JWKeyNotFound
 
+from lumoauth.encryption import decrypt_private_key
 from lumoauth.events.models import AuditEvent
 from tenants.models import Tenant
 from tenants.services.users import create_operator
@@ -27,7 +28,6 @@ from tenants.signing_keys.api import (
     signing_key,
     verification_key,
 )
-from tenants.signing_keys.encryption import decrypt_private_key
 from tenants.signing_keys.service import forget_cached_keys
 
 pytestmark = pytest.mark.django_db

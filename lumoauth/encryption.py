@@ -1,4 +1,5 @@
-"""Private keys at rest: AES-256-GCM under a key-encryption key (KEK) from the environment.
+"""Secrets at rest (private signing keys, SAML keys, webhook and OpenID Connect client secrets):
+AES-256-GCM under a key-encryption key (KEK) from the environment.
 
 Stored format: a version byte, the random 12-byte nonce, then the ciphertext with its 16-byte tag.
 The key's `kid` is the associated data, so a ciphertext copied onto another key's row (or a row whose

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class WebhooksConfig(AppConfig):
+    name = "lumoauth.webhooks"
+    label = "webhooks"
+    verbose_name = "Webhooks"
+
+    def ready(self):
+        from . import metrics
+
+        metrics.register()
