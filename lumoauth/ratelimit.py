@@ -170,11 +170,12 @@ class Scope:
 SCOPES = {
     scope.name: scope
     for scope in (
-        # PAR (RFC 9126) and device authorization (RFC 8628 §3.1) are client back-channel calls too.
+        # PAR (RFC 9126), device authorization (RFC 8628 §3.1) and CIBA's backchannel authentication
+        # (CIBA Core §7) are client back-channel calls too.
         Scope(
             "token",
-            "Token endpoint (and PAR, device authorization), per client",
-            frozenset({"token", "par", "device-authorization"}),
+            "Token endpoint (and PAR, device and backchannel authorization), per client",
+            frozenset({"token", "par", "device-authorization", "backchannel-authentication"}),
             "client",
             "oauth",
             "600/min",

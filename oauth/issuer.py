@@ -13,6 +13,7 @@ ENDPOINTS = {
     "registration_endpoint": "oauth/register",
     "pushed_authorization_request_endpoint": "oauth/par",
     "device_authorization_endpoint": "oauth/device_authorization",
+    "backchannel_authentication_endpoint": "oauth/bc-authorize",
 }
 
 

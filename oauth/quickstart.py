@@ -5,7 +5,7 @@ from django.contrib.auth.hashers import check_password
 from lumoauth.events.api import Ref
 from lumoauth.quickstart import contribute
 
-from .models import AuthMethod, Client, GrantType
+from .models import AuthMethod, BackchannelDeliveryMode, Client, GrantType
 from .services.clients import ClientSpec, create_client
 from .services.registration import create_initial_access_token, initial_access_token_exists
 
@@ -61,6 +61,20 @@ DEMO_CLIENTS = [
             allowed_scopes="openid profile email offline_access",
         ),
     ),
+    (
+        # CIBA: a call-centre or point-of-sale app asks the user to approve on their own device;
+        # it polls the token endpoint (the approval link reaches the user by email or webhook).
+        "demo-ciba",
+        "demo-ciba-secret-change-me-0123456789",
+        ClientSpec(
+            name="Demo backchannel (CIBA) app",
+            client_type=Client.CLIENT_CONFIDENTIAL,
+            grant_types=[GrantType.CIBA],
+            token_endpoint_auth_method=AuthMethod.CLIENT_SECRET_BASIC,
+            allowed_scopes="openid profile email",
+            backchannel_token_delivery_mode=BackchannelDeliveryMode.POLL,
+        ),
+    ),
 ]
 
 
@@ -94,3 +108,4 @@ def demo_initial_access_token(tenant, info: dict) -> None:
     info["registration_endpoint"] = f"{info['issuer']}/oauth/register"
     info["device_authorization_endpoint"] = f"{info['issuer']}/oauth/device_authorization"
     info["pushed_authorization_request_endpoint"] = f"{info['issuer']}/oauth/par"
+    info["backchannel_authentication_endpoint"] = f"{info['issuer']}/oauth/bc-authorize"

@@ -18,6 +18,10 @@ STANDARD_SCOPES = {
     "offline_access": "Keep access while you are not using the app",
 }
 
+# Scopes with power over the account: in the catalogue, but only clients that list them may ask.
+CIBA_APPROVAL_SCOPE = "ciba:approve"
+PRIVILEGED_SCOPES = {CIBA_APPROVAL_SCOPE: "Approve or deny sign-in requests from other apps"}
+
 
 # Read on every token request; a new API scope reaches other processes within 10 seconds.
 _api_scopes = TTLMemo(10)
@@ -27,7 +31,7 @@ def catalogue(tenant) -> dict[str, str]:
     api = _api_scopes.get(
         tenant.pk, lambda: dict(ApiScope.objects.filter(tenant=tenant).values_list("name", "description"))
     )
-    return {**STANDARD_SCOPES, **api}
+    return {**STANDARD_SCOPES, **PRIVILEGED_SCOPES, **api}
 
 
 def forget_catalogue(tenant) -> None:
@@ -35,11 +39,12 @@ def forget_catalogue(tenant) -> None:
 
 
 def allowed_for(client: Client) -> list[str]:
-    """What this client may ask for: its own list if it has one, else the whole catalogue."""
+    """What this client may ask for: its own list if it has one, else the whole catalogue but the
+    privileged scopes."""
     everything = catalogue(client.tenant)
     if client.allowed_scopes.strip():
         return [s for s in client.scope_list() if s in everything]
-    return list(everything)
+    return [s for s in everything if s not in PRIVILEGED_SCOPES]
 
 
 def describe(tenant, scopes) -> list[tuple[str, str]]:

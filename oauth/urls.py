@@ -2,7 +2,18 @@
 
 from django.urls import path
 
-from .endpoints import authorize, device_authorization, device_verification, discovery, logout, par, register, token
+from .endpoints import (
+    authorize,
+    backchannel_authentication,
+    ciba_approval,
+    device_authorization,
+    device_verification,
+    discovery,
+    logout,
+    par,
+    register,
+    token,
+)
 
 urlpatterns = [
     path("api/v1/.well-known/openid-configuration", discovery.openid_configuration, name="openid-configuration"),
@@ -20,6 +31,14 @@ urlpatterns = [
         name="device-authorization",
     ),
     path("device", device_verification.device_view, name="device"),
+    path(
+        "api/v1/oauth/bc-authorize",
+        backchannel_authentication.BackchannelAuthenticationView.as_view(),
+        name="backchannel-authentication",
+    ),
+    path("ciba/<uuid:uid>", ciba_approval.approval_view, name="ciba-approval"),
+    path("api/v1/ciba/requests", ciba_approval.PendingRequestsView.as_view(), name="ciba-requests"),
+    path("api/v1/ciba/requests/<str:uid>", ciba_approval.RequestDecisionView.as_view(), name="ciba-request"),
     path("api/v1/oauth/token", token.TokenView.as_view(), name="token"),
     path("api/v1/oauth/userinfo", token.UserInfoView.as_view(), name="userinfo"),
     path("api/v1/oauth/introspect", token.IntrospectView.as_view(), name="introspect"),

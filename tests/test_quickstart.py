@@ -1,4 +1,6 @@
+import base64
 import json
+from urllib.parse import urlencode
 
 import pytest
 from django.core.management import call_command
@@ -37,6 +39,9 @@ def test_quickstart_json_shape(capsys, settings):
     assert clients["demo-device"]["grant_types"] == ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"]
     assert clients["demo-device"]["client_secret"] is None and clients["demo-device"]["type"] == "public"
     assert info["device_authorization_endpoint"] == "https://id.example.com/t/demo/api/v1/oauth/device_authorization"
+    assert clients["demo-ciba"]["grant_types"] == ["urn:openid:params:grant-type:ciba"]
+    assert clients["demo-ciba"]["client_secret"] and clients["demo-ciba"]["type"] == "confidential"
+    assert info["backchannel_authentication_endpoint"] == "https://id.example.com/t/demo/api/v1/oauth/bc-authorize"
     assert clients["demo-web"]["grant_types"] == ["authorization_code", "refresh_token"]
     assert clients["demo-spa"]["client_secret"] is None and clients["demo-spa"]["token_endpoint_auth_method"] == "none"
     assert clients["demo-service"]["grant_types"] == ["client_credentials"]
@@ -82,3 +87,20 @@ def test_quickstart_prints_how_to_sign_in(capsys):
     call_command("quickstart")
     out = capsys.readouterr().out
     assert "/t/demo/login" in out and "admin" in out and "alice" in out
+
+
+def test_the_demo_ciba_client_reaches_the_demo_user(capsys, mailoutbox, django_capture_on_commit_callbacks):
+    """What the quickstart output invites: a CIBA request for alice, whose approval link is emailed."""
+    info = run_json(capsys)
+    (ciba,) = [c for c in info["clients"] if c["client_id"] == "demo-ciba"]
+    with django_capture_on_commit_callbacks(execute=True):  # the notification is sent once the request commits
+        answer = Client().post(
+            "/t/demo/api/v1/oauth/bc-authorize",
+            urlencode({"scope": "openid profile", "login_hint": "alice", "binding_message": "DEMO"}),
+            content_type="application/x-www-form-urlencoded",
+            HTTP_AUTHORIZATION="Basic " + base64.b64encode(f"demo-ciba:{ciba['client_secret']}".encode()).decode(),
+        )
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["auth_req_id"]
+    (message,) = mailoutbox
+    assert "/t/demo/ciba/" in message.body and "DEMO" in message.body

@@ -27,6 +27,7 @@ IMPLEMENTED_ENDPOINTS = [
     "end_session_endpoint",
     "pushed_authorization_request_endpoint",
     "device_authorization_endpoint",
+    "backchannel_authentication_endpoint",
 ]
 
 
@@ -58,6 +59,9 @@ def provider_metadata(tenant, request=None) -> dict:
             "require_pushed_authorization_requests": requires_pushed_authorization_requests(tenant),
             "authorization_response_iss_parameter_supported": True,
             "prompt_values_supported": ["none", "login", "consent", "select_account"],
+            # CIBA Core §4: poll and ping; no signed requests, no user_code.
+            "backchannel_token_delivery_modes_supported": ["poll", "ping"],
+            "backchannel_user_code_parameter_supported": False,
         }
     )
     return document

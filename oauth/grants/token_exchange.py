@@ -26,6 +26,7 @@ from ..services.consents import client_ref
 from ..token_exchange import token_types
 from ..token_exchange.exchange import Decision, ExchangeRequest, decide
 from ..tokens import signing
+from .params import refuse_duplicates
 
 SINGLE_VALUED = (
     "grant_type",
@@ -52,10 +53,7 @@ class TokenExchangeGrant(GrantTypeBase):
         return headers, json.dumps(body), 200
 
     def validate_token_request(self, request) -> Decision:
-        django_request = self.request_validator.django_request(request)
-        for name in SINGLE_VALUED:  # RFC 6749 §3.2: no parameter more than once
-            if django_request is not None and len(django_request.POST.getlist(name)) > 1:
-                raise errors.InvalidRequestError(description=f"Duplicate {name} parameter.", request=request)
+        refuse_duplicates(self.request_validator, request, SINGLE_VALUED)
         self.validate_client_authentication(request)
         self.validate_grant_type(request)
         repeated = request.decoded_body or []
@@ -73,6 +71,7 @@ class TokenExchangeGrant(GrantTypeBase):
             audiences=[value for name, value in repeated if name == "audience" and value],
             resources=[value for name, value in repeated if name == "resource" and value],
         )
+        django_request = self.request_validator.django_request(request)
         return decide(
             request.headers[TENANT_KEY], request.headers[ISSUER_KEY], request.client, params, request=django_request
         )

@@ -18,6 +18,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from lumoauth.events.api import Outcome, Ref, record
 
 from .. import claims as oidc_claims
+from ..ciba import authentications as ciba_authentications
 from ..client_lookup import find_client
 from ..device import authorizations as device_authorizations
 from ..models import AccessToken, AuthMethod, Client, Grant, GrantType, IDToken, RefreshToken
@@ -191,6 +192,16 @@ class TenantOAuth2Validator(OAuth2Validator):
             request.scopes = grant.scope.split()
             request.auth_time = grant.auth_time
             request.amr = grant.amr
+        return status
+
+    # ---- CIBA (OpenID CIBA Core 1.0) ------------------------------------------------------------
+    def validate_auth_req_id(self, auth_req_id, request):
+        status, authentication = ciba_authentications.poll(self.tenant(request), request.client, auth_req_id)
+        if status == ciba_authentications.AUTHORIZED:
+            request.user = authentication.user
+            request.scopes = authentication.scope.split()
+            request.auth_time = authentication.auth_time
+            request.amr = authentication.amr
         return status
 
     # ---- tokens -------------------------------------------------------------------------------

@@ -11,7 +11,15 @@ from lumoauth.events.api import Ref, record
 from tenants.policy import tenant_policy
 
 from ..client_secrets import generate_client_secret
-from ..models import DOT_GRANT_TYPE, AuthMethod, Client, GrantType, TokenExchangePolicy, TokenFormat
+from ..models import (
+    DOT_GRANT_TYPE,
+    AuthMethod,
+    BackchannelDeliveryMode,
+    Client,
+    GrantType,
+    TokenExchangePolicy,
+    TokenFormat,
+)
 from .consents import client_ref
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
@@ -39,6 +47,8 @@ class ClientSpec:
     require_pushed_authorization_requests: bool = False
     token_exchange_policy: str = TokenExchangePolicy.NONE
     token_exchange_audiences: list[str] = field(default_factory=list)
+    backchannel_token_delivery_mode: str = ""  # CIBA: poll or ping
+    backchannel_client_notification_endpoint: str = ""  # CIBA ping mode
 
     def auth_method(self) -> str:
         if self.token_endpoint_auth_method:
@@ -61,9 +71,9 @@ def check_consistency(spec: ClientSpec) -> None:
     if not spec.grant_types:
         problem("grant_types", "Choose at least one grant type.")
     if GrantType.REFRESH_TOKEN in spec.grant_types and not (
-        {GrantType.AUTHORIZATION_CODE, GrantType.DEVICE_CODE} & set(spec.grant_types)
+        {GrantType.AUTHORIZATION_CODE, GrantType.DEVICE_CODE, GrantType.CIBA} & set(spec.grant_types)
     ):
-        problem("grant_types", "refresh_token is only issued with authorization_code or the device grant.")
+        problem("grant_types", "refresh_token is only issued with authorization_code, the device grant or CIBA.")
     if GrantType.AUTHORIZATION_CODE in spec.grant_types and not spec.redirect_uris:
         problem("redirect_uris", "authorization_code needs at least one redirect URI.")
     if spec.client_type not in (Client.CLIENT_CONFIDENTIAL, Client.CLIENT_PUBLIC):
@@ -92,6 +102,7 @@ def check_consistency(spec: ClientSpec) -> None:
             problem("token_exchange_audiences", f"{audience[:80]}: not a valid audience (no spaces or fragments).")
     if spec.token_exchange_audiences and not exchanges:
         problem("token_exchange_audiences", "Audiences only apply to token exchange.")
+    _check_backchannel(spec, problem)
     if method == AuthMethod.PRIVATE_KEY_JWT and not (spec.jwks.get("keys") or spec.jwks_uri):
         problem("jwks", "private_key_jwt needs jwks or jwks_uri.")
     if spec.token_format not in TokenFormat.values:
@@ -109,6 +120,33 @@ def check_consistency(spec: ClientSpec) -> None:
             problem(lifetime, "Lifetimes are between 60 seconds and a year.")
     if problems:
         raise ValidationError(problems)
+
+
+def _check_backchannel(spec: ClientSpec, problem) -> None:
+    """CIBA Core §4: a CIBA client has a delivery mode; ping mode needs the notification endpoint,
+    which "MUST use the https scheme" (http for loopback only, as for redirect URIs)."""
+    mode, endpoint = spec.backchannel_token_delivery_mode, spec.backchannel_client_notification_endpoint
+    if GrantType.CIBA not in spec.grant_types:
+        if mode:
+            problem("backchannel_token_delivery_mode", "Enable the CIBA grant type for a delivery mode.")
+        if endpoint:
+            problem(
+                "backchannel_client_notification_endpoint", "Enable the CIBA grant type for a notification endpoint."
+            )
+        return
+    if spec.client_type == Client.CLIENT_PUBLIC:
+        problem("grant_types", "CIBA needs a confidential client.")
+    if mode not in BackchannelDeliveryMode.values:
+        problem("backchannel_token_delivery_mode", "CIBA clients are told the outcome by poll or ping.")
+    if mode == BackchannelDeliveryMode.PING and not endpoint:
+        problem("backchannel_client_notification_endpoint", "Ping mode needs a client notification endpoint.")
+    if mode != BackchannelDeliveryMode.PING and endpoint:
+        problem("backchannel_client_notification_endpoint", "Only ping mode uses a notification endpoint.")
+    if endpoint:
+        parts = urlsplit(endpoint)
+        secure = parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS)
+        if not secure or not parts.hostname or "#" in endpoint or len(endpoint) > 2048:
+            problem("backchannel_client_notification_endpoint", "Use an https URL without a fragment.")
 
 
 def _apply(client: Client, spec: ClientSpec) -> None:
@@ -132,6 +170,8 @@ def _apply(client: Client, spec: ClientSpec) -> None:
     client.require_pushed_authorization_requests = spec.require_pushed_authorization_requests
     client.token_exchange_policy = spec.token_exchange_policy
     client.token_exchange_audiences = " ".join(dict.fromkeys(spec.token_exchange_audiences))
+    client.backchannel_token_delivery_mode = spec.backchannel_token_delivery_mode
+    client.backchannel_client_notification_endpoint = spec.backchannel_client_notification_endpoint
 
 
 @transaction.atomic

@@ -31,6 +31,9 @@ STRING_FIELDS = (
     "software_id",
     "software_version",
     "jwks_uri",
+    # CIBA Core §4 client metadata.
+    "backchannel_token_delivery_mode",
+    "backchannel_client_notification_endpoint",
     "scope",
     "token_endpoint_auth_method",
     "application_type",
@@ -157,6 +160,8 @@ def spec_from_metadata(metadata: dict) -> tuple[ClientSpec, dict]:
         jwks=kept.get("jwks", {}),
         jwks_uri=kept.get("jwks_uri", ""),
         require_pushed_authorization_requests=kept.get("require_pushed_authorization_requests", False),
+        backchannel_token_delivery_mode=kept.get("backchannel_token_delivery_mode", ""),
+        backchannel_client_notification_endpoint=kept.get("backchannel_client_notification_endpoint", ""),
     )
     try:
         check_consistency(spec)

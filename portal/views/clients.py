@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from lumoauth.errors import error_response
 from lumoauth.events.api import user_ref
-from oauth.models import AuthMethod, Client, GrantType, TokenExchangePolicy, TokenFormat
+from oauth.models import AuthMethod, BackchannelDeliveryMode, Client, GrantType, TokenExchangePolicy, TokenFormat
 from oauth.services.clients import ClientSpec, create_client, delete_client, rotate_client_secret, update_client
 from tenants.policy import tenant_policy
 from tenants.routing import tenant_url
@@ -54,6 +54,15 @@ class ClientForm(forms.Form):
     token_exchange_audiences = forms.CharField(
         label="Token exchange audiences (one per line)", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+    backchannel_token_delivery_mode = forms.ChoiceField(
+        label="CIBA delivery mode",
+        choices=BackchannelDeliveryMode.choices,
+        initial=BackchannelDeliveryMode.POLL,
+        required=False,
+    )
+    backchannel_client_notification_endpoint = forms.CharField(
+        label="CIBA client notification endpoint (ping mode)", max_length=2048, required=False
+    )
 
     def __init__(self, *args, tenant=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -79,6 +88,8 @@ class ClientForm(forms.Form):
             "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
             "token_exchange_policy": client.token_exchange_policy,
             "token_exchange_audiences": "\n".join(client.token_exchange_audiences.split()),
+            "backchannel_token_delivery_mode": client.backchannel_token_delivery_mode or BackchannelDeliveryMode.POLL,
+            "backchannel_client_notification_endpoint": client.backchannel_client_notification_endpoint,
         }
 
     def spec(self) -> ClientSpec:
@@ -98,6 +109,13 @@ class ClientForm(forms.Form):
             require_pushed_authorization_requests=data["require_pushed_authorization_requests"],
             token_exchange_policy=data["token_exchange_policy"] or TokenExchangePolicy.NONE,
             token_exchange_audiences=data["token_exchange_audiences"].split(),
+            # The mode only means something for CIBA clients (poll unless chosen otherwise).
+            backchannel_token_delivery_mode=(
+                (data["backchannel_token_delivery_mode"] or BackchannelDeliveryMode.POLL)
+                if GrantType.CIBA in data["grant_types"]
+                else ""
+            ),
+            backchannel_client_notification_endpoint=data["backchannel_client_notification_endpoint"].strip(),
         )
 
     def spec_for(self, client: Client) -> ClientSpec:

@@ -87,6 +87,44 @@ def test_edit_saves_the_changes_and_audits_them(admin_client, tenant, admin, web
     assert event.actor_id == str(admin.pk) and event.target_id == web_app.client_id
 
 
+def test_ciba_switches_delivery_mode_and_notification_endpoint(admin_client, tenant, web_app):
+    url = f"/t/acme/portal/clients/{web_app.client_id}/"
+    ciba = ["authorization_code", "urn:openid:params:grant-type:ciba"]
+    missing = admin_client.post(url, _client_form(web_app, grant_types=ciba, backchannel_token_delivery_mode="ping"))
+    assert missing.status_code == 400
+    errors = missing.context["form"].errors["backchannel_client_notification_endpoint"]
+    assert "Ping mode needs a client notification endpoint." in errors
+    web_app.refresh_from_db()
+    assert "urn:openid:params:grant-type:ciba" not in web_app.grant_types
+    response = admin_client.post(
+        url,
+        _client_form(
+            web_app,
+            grant_types=ciba,
+            backchannel_token_delivery_mode="ping",
+            backchannel_client_notification_endpoint="https://app.example.com/ciba/ping",
+        ),
+    )
+    assert response.status_code == 302
+    web_app.refresh_from_db()
+    assert web_app.backchannel_token_delivery_mode == "ping"
+    assert web_app.backchannel_client_notification_endpoint == "https://app.example.com/ciba/ping"
+    page = admin_client.get(url)
+    assert page.context["form"].initial["backchannel_token_delivery_mode"] == "ping"
+    # Switching CIBA off clears the mode; a leftover endpoint is refused in place.
+    code_only = ["authorization_code"]
+    off = admin_client.post(
+        url,
+        _client_form(web_app, grant_types=code_only, backchannel_client_notification_endpoint="https://x.example/cb"),
+    )
+    assert off.status_code == 400
+    errors = off.context["form"].errors["backchannel_client_notification_endpoint"]
+    assert errors == ["Enable the CIBA grant type for a notification endpoint."]
+    assert admin_client.post(url, _client_form(web_app, grant_types=code_only)).status_code == 302
+    web_app.refresh_from_db()
+    assert (web_app.backchannel_token_delivery_mode, web_app.backchannel_client_notification_endpoint) == ("", "")
+
+
 def test_edit_errors_are_shown_in_place_and_nothing_is_saved(admin_client, tenant, web_app):
     response = admin_client.post(
         f"/t/acme/portal/clients/{web_app.client_id}/",
