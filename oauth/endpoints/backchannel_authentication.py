@@ -2,7 +2,6 @@
 authenticate a user it names by a hint; the answer is an auth_req_id to poll with (or to be pinged
 about), and the user is notified to approve or deny on the tenant's page."""
 
-from django.http import JsonResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -17,8 +16,7 @@ from ..ciba import authentications, hints
 from ..grants import CIBA
 from ..issuer import issuer_for
 from ..server import endpoint_auth
-from .par import oauth_error_response
-from .token import _audit_failure
+from .client_calls import answer
 
 SINGLE_VALUED = (
     "scope",
@@ -46,17 +44,16 @@ class BackchannelAuthenticationView(OAuthLibMixin, View):
     http_method_names = ["post"]
 
     def post(self, request):
-        try:
-            started = self.start(request)
-        except errors.OAuth2Error as error:
-            response = oauth_error_response(request, error)
-            _audit_failure(request, "oauth.ciba.request_failed", response)
-            return response
-        response = JsonResponse(
-            {"auth_req_id": started.auth_req_id, "expires_in": started.expires_in, "interval": started.interval}
+        return answer(
+            request,
+            self.start,
+            lambda started: {
+                "auth_req_id": started.auth_req_id,
+                "expires_in": started.expires_in,
+                "interval": started.interval,
+            },
+            failed_action="oauth.ciba.request_failed",
         )
-        response["Cache-Control"] = "no-store"  # CIBA Core §7.3 (RFC 6749 §5.1)
-        return response
 
     def start(self, request) -> authentications.Started:
         core = self.get_oauthlib_core()

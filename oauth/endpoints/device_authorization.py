@@ -1,7 +1,6 @@
 """The device authorization endpoint (RFC 8628 §3.1, §3.2): a device asks for a device code and a
 user code; the person enters the user code at the tenant's /device page."""
 
-from django.http import JsonResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -15,8 +14,7 @@ from lumoauth.urls_public import base_url
 from ..device import authorizations
 from ..grants import DEVICE_CODE
 from ..server import endpoint_auth
-from .par import oauth_error_response
-from .token import _audit_failure
+from .client_calls import answer
 
 
 def verification_uri(request) -> str:
@@ -29,25 +27,18 @@ class DeviceAuthorizationView(OAuthLibMixin, View):
     http_method_names = ["post"]
 
     def post(self, request):
-        try:
-            started = self.start(request)
-        except errors.OAuth2Error as error:
-            response = oauth_error_response(request, error)
-            _audit_failure(request, "oauth.device.authorization_failed", response)
-            return response
-        uri = verification_uri(request)
-        response = JsonResponse(
-            {
-                "device_code": started.device_code,
-                "user_code": started.user_code,
-                "verification_uri": uri,
-                "verification_uri_complete": f"{uri}?user_code={started.user_code}",
-                "expires_in": started.expires_in,
-                "interval": started.interval,
-            }
-        )
-        response["Cache-Control"] = "no-store"  # RFC 8628 §3.2 (RFC 6749 §5.1)
-        return response
+        return answer(request, self.start, self.body, failed_action="oauth.device.authorization_failed")
+
+    def body(self, started: authorizations.StartedAuthorization) -> dict:
+        uri = verification_uri(self.request)
+        return {
+            "device_code": started.device_code,
+            "user_code": started.user_code,
+            "verification_uri": uri,
+            "verification_uri_complete": f"{uri}?user_code={started.user_code}",
+            "expires_in": started.expires_in,
+            "interval": started.interval,
+        }
 
     def start(self, request) -> authorizations.StartedAuthorization:
         core = self.get_oauthlib_core()

@@ -2,10 +2,8 @@
 endpoint, its authorization request is validated as the authorization endpoint would, and it gets
 back a single-use request_uri."""
 
-import json
 from urllib.parse import urlencode
 
-from django.http import JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
@@ -16,16 +14,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from .. import authorization_request, pushed_requests
 from ..models import GrantType
 from ..server import endpoint_auth
-from .token import _audit_failure, _client_auth_challenge, _response
-
-
-def oauth_error_response(request, error: errors.OAuth2Error):
-    """RFC 6749 §5.2 JSON (invalid_client 401, with WWW-Authenticate for Basic)."""
-    body = {"error": error.error}
-    if error.description:
-        body["error_description"] = error.description
-    status = 401 if error.error == "invalid_client" else (error.status_code if error.status_code >= 400 else 400)
-    return _client_auth_challenge(request, _response(json.dumps(body), status, {}))
+from .client_calls import answer
 
 
 @method_decorator([csrf_exempt, sensitive_post_parameters("client_secret", "client_assertion")], name="dispatch")
@@ -33,15 +22,13 @@ class PushedAuthorizationRequestView(OAuthLibMixin, View):
     http_method_names = ["post"]
 
     def post(self, request):
-        try:
-            pushed = self.push(request)
-        except errors.OAuth2Error as error:
-            response = oauth_error_response(request, error)
-            _audit_failure(request, "oauth.par.failed", response)
-            return response
-        response = JsonResponse({"request_uri": pushed.request_uri, "expires_in": pushed.expires_in}, status=201)
-        response["Cache-Control"] = "no-store"  # RFC 9126 §2.2
-        return response
+        return answer(
+            request,
+            self.push,
+            lambda pushed: {"request_uri": pushed.request_uri, "expires_in": pushed.expires_in},
+            failed_action="oauth.par.failed",
+            status=201,
+        )
 
     def push(self, request) -> pushed_requests.PushedRequest:
         core = self.get_oauthlib_core()

@@ -5,13 +5,11 @@ access_denied or invalid_grant. The response is OIDC's: an ID token (CIBA reques
 `openid`), and a refresh token under the same rules as the authorization code flow.
 """
 
-import json
-
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 from oauthlib.oauth2.rfc8628 import errors as pending_errors
 
-from .device_code import _IDTokens
+from .device_code import IssuesAfterDecision
 from .params import refuse_duplicates
 
 SINGLE_VALUED = ("grant_type", "auth_req_id")
@@ -26,25 +24,7 @@ STATUS_ERRORS = {
 }
 
 
-class CIBAGrant(GrantTypeBase):
-    def __init__(self, request_validator=None, **kwargs):
-        super().__init__(request_validator, **kwargs)
-        self._id_tokens = _IDTokens(self)
-
-    def create_token_response(self, request, token_handler):
-        headers = self._get_default_headers()
-        try:
-            self.validate_token_request(request)
-        except errors.OAuth2Error as error:
-            headers.update(error.headers)
-            return headers, error.json, error.status_code
-        token = token_handler.create_token(request, refresh_token=self.refresh_token)
-        token = self._id_tokens.add_id_token(token, token_handler, request)
-        for modifier in self._token_modifiers:
-            token = modifier(token, token_handler, request)
-        self.request_validator.save_token(token, request)
-        return headers, json.dumps(token), 200
-
+class CIBAGrant(IssuesAfterDecision, GrantTypeBase):
     def validate_token_request(self, request) -> None:
         refuse_duplicates(self.request_validator, request, SINGLE_VALUED)
         self.validate_client_authentication(request)

@@ -20,7 +20,10 @@ class _IDTokens(OpenIDGrantTypeBase):
         self.proxy_target = grant
 
 
-class DeviceCodeGrant(OAuthlibDeviceCodeGrant):
+class IssuesAfterDecision:
+    """Token issuing for grants that redeem what a user decided elsewhere (the device flow, CIBA):
+    the access token, a refresh token when allowed, an ID token when `openid` was granted, modifiers."""
+
     def __init__(self, request_validator=None, **kwargs):
         super().__init__(request_validator, **kwargs)
         self._id_tokens = _IDTokens(self)
@@ -38,3 +41,7 @@ class DeviceCodeGrant(OAuthlibDeviceCodeGrant):
             token = modifier(token, token_handler, request)
         self.request_validator.save_token(token, request)
         return headers, json.dumps(token), 200
+
+
+class DeviceCodeGrant(IssuesAfterDecision, OAuthlibDeviceCodeGrant):
+    """oauthlib's validation of the device_code request, our issuing."""

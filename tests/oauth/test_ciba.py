@@ -22,7 +22,7 @@ from lumoauth.events.models import AuditEvent
 from lumoauth.webhooks.models import Delivery
 from lumoauth.webhooks.secrets import decrypt_credential
 from oauth.models import AuthMethod, BackchannelAuthentication, Client, GrantType
-from tests.browser import PASSWORD
+from tests.browser import PASSWORD, Browser
 from tests.portal.conftest import chromium, screenshot  # noqa: F401 (the shared headless Chromium fixture)
 from tests.webhooks.conftest import (  # noqa: F401 (the real receiver, redis-server and Celery worker)
     allow_private,
@@ -99,42 +99,10 @@ def waited(auth_req_id=None):
     BackchannelAuthentication.objects.update(last_polled_at=None)
 
 
-class ApprovalPage:
-    """The approval page driven with requests: sign in through the hosted page, then decide."""
-
-    def __init__(self):
-        self.session = requests.Session()
-
-    @staticmethod
-    def csrf(html):
-        return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
-
-    def open(self, url, username="alice"):
-        page = self.session.get(url, timeout=10)
-        if 'name="password"' in page.text:
-            next_url = re.search(r'name="next" value="([^"]*)"', page.text).group(1).replace("&amp;", "&")
-            page = self.session.post(
-                page.url,
-                data={
-                    "identifier": username,
-                    "password": PASSWORD,
-                    "next": next_url,
-                    "csrfmiddlewaretoken": self.csrf(page.text),
-                },
-                headers={"Referer": page.url},
-                timeout=10,
-            )
-        return page
-
-    def decide(self, url, decision, username="alice"):
-        page = self.open(url, username)
-        assert 'name="decision"' in page.text, page.text[:500]
-        return self.session.post(
-            url,
-            data={"decision": decision, "csrfmiddlewaretoken": self.csrf(page.text)},
-            headers={"Referer": url},
-            timeout=10,
-        )
+def open_approval(live_server, decision=None, username="alice"):
+    """The latest request's approval page through the hosted sign-in; with a decision, answered."""
+    url = approval_url_of(BackchannelAuthentication.objects.order_by("-pk").first(), live_server)
+    return Browser(live_server.url).go(url, username=username, consent=decision)
 
 
 def approval_url_of(authentication, live_server) -> str:
@@ -156,6 +124,14 @@ def _succeeded(name, args, retval):
     return name == "lumoauth.webhooks.deliver" and retval == "succeeded"
 
 
+def delivered(worker, count: int) -> None:
+    """Wait until the worker has finished `count` deliveries (and its writes: SQLite in-memory
+    test databases lock whole tables while another thread writes)."""
+    with worker.tasks.changed:
+        done = lambda: sum(1 for entry in worker.tasks.done if _succeeded(*entry)) >= count  # noqa: E731
+        assert worker.tasks.changed.wait_for(done, 30), worker.tasks.done
+
+
 def test_poll_mode_with_the_worker_notifying_and_the_user_approving_in_a_browser(
     chromium,  # noqa: F811
     tenant,
@@ -174,7 +150,6 @@ def test_poll_mode_with_the_worker_notifying_and_the_user_approving_in_a_browser
     assert answer["expires_in"] == 120 and answer["interval"] == 5 and len(answer["auth_req_id"]) >= 43
     # Only the hash of the auth_req_id is stored.
     assert not BackchannelAuthentication.objects.filter(auth_req_id=answer["auth_req_id"]).exists()
-    assert_error(poll(endpoints, ciba_client, answer["auth_req_id"]), "authorization_pending")
 
     # The worker delivers the notification to the tenant's notification webhook, signed.
     (notification,) = receiver.wait_for(1)
@@ -184,7 +159,8 @@ def test_poll_mode_with_the_worker_notifying_and_the_user_approving_in_a_browser
     assert data["binding_message"] == "W4SCT" and data["user"]["username"] == "alice"
     assert data["client"] == {"client_id": ciba_client.client_id, "name": "Call centre"}
     assert "auth_req_id" not in json.dumps(data) and answer["auth_req_id"] not in notification.body.decode()
-    celery_worker.tasks.wait_for(_succeeded)
+    delivered(celery_worker, 1)
+    assert_error(poll(endpoints, ciba_client, answer["auth_req_id"]), "authorization_pending")
 
     context = chromium.new_context()
     page = context.new_page()
@@ -256,7 +232,7 @@ def test_ping_mode_with_email_notification_and_the_ping_callback(
         client_notification_token="8d67dc78-7faa-4d41-aabd-67707b374255",
     )
     # No notification webhook: the worker emails the user the approval link.
-    celery_worker.tasks.wait_for(_succeeded)
+    delivered(celery_worker, 1)
     (message,) = mail.outbox
     assert message.to == ["alice@acme.example"] and "Point of sale" in message.subject
     url = re.search(r"https?://\S+/ciba/[0-9a-f-]{36}", message.body).group(0)
@@ -265,7 +241,7 @@ def test_ping_mode_with_email_notification_and_the_ping_callback(
     # A ping client may still poll (and is told to wait).
     assert_error(poll(endpoints, client, answer["auth_req_id"]), "authorization_pending")
     assert receiver.requests == []
-    done = ApprovalPage().decide(url, "approve")
+    done = Browser(live_server.url).go(url, consent="approve")
     assert "Sign-in approved" in done.text
 
     # CIBA Core §10.2: the ping, with the client_notification_token as bearer, through the worker.
@@ -274,6 +250,7 @@ def test_ping_mode_with_email_notification_and_the_ping_callback(
     assert ping.headers["Authorization"] == "Bearer 8d67dc78-7faa-4d41-aabd-67707b374255"
     assert ping.headers["Content-Type"] == "application/json"
     assert json.loads(ping.body) == {"auth_req_id": answer["auth_req_id"]}
+    delivered(celery_worker, 2)
 
     waited()
     session = OAuth2Session(client.client_id, client.secret)
@@ -300,11 +277,13 @@ def test_a_denial_is_pinged_and_then_access_denied(
     client = ping_client(tenant, make_client, f"{receiver.url}/cb")
     celery_worker.start()
     answer = started(bc_endpoint, client, client_notification_token="tok-1")
+    delivered(celery_worker, 1)  # the email to alice
     authentication = BackchannelAuthentication.objects.get()
-    done = ApprovalPage().decide(approval_url_of(authentication, live_server), "deny")
+    done = Browser(live_server.url).go(approval_url_of(authentication, live_server), consent="deny")
     assert "Sign-in denied" in done.text
     (ping,) = receiver.wait_for(1)
     assert json.loads(ping.body) == {"auth_req_id": answer["auth_req_id"]}
+    delivered(celery_worker, 2)
     assert_error(poll(endpoints, client, answer["auth_req_id"]), "access_denied")
     assert AuditEvent.objects.filter(action="oauth.ciba.denied", outcome="denied").exists()
 
@@ -313,7 +292,7 @@ def test_the_ping_obeys_the_outbound_policy(tenant, alice, live_server, bc_endpo
     """A notification endpoint on a private address is not called unless the operator allows it (SSRF)."""
     client = ping_client(tenant, make_client, "http://127.0.0.1:9/cb")
     started(bc_endpoint, client, client_notification_token="secret-notification-token")
-    ApprovalPage().decide(approval_url_of(BackchannelAuthentication.objects.get(), live_server), "approve")
+    open_approval(live_server, "approve")
     delivery = Delivery.objects.get(channel="callback")
     assert delivery.status == "pending" and delivery.last_error.startswith("Refused by the outbound policy")
     assert delivery.url == "http://127.0.0.1:9/cb"
@@ -338,7 +317,7 @@ def test_expired_requests(tenant, alice, live_server, endpoints, bc_endpoint, ci
     assert answer["expires_in"] == 600  # capped
     BackchannelAuthentication.objects.update(expires=timezone.now() - timedelta(seconds=1))
     assert_error(poll(endpoints, ciba_client, answer["auth_req_id"]), "expired_token")
-    page = ApprovalPage().open(approval_url_of(BackchannelAuthentication.objects.get(), live_server))
+    page = open_approval(live_server, None)
     assert "Request closed" in page.text and 'name="decision"' not in page.text
 
 
@@ -346,7 +325,7 @@ def test_approved_then_expired_before_fetching_is_expired_token(
     tenant, alice, live_server, endpoints, bc_endpoint, ciba_client
 ):
     answer = started(bc_endpoint, ciba_client)
-    ApprovalPage().decide(approval_url_of(BackchannelAuthentication.objects.get(), live_server), "approve")
+    open_approval(live_server, "approve")
     BackchannelAuthentication.objects.update(expires=timezone.now() - timedelta(seconds=1))
     assert_error(poll(endpoints, ciba_client, answer["auth_req_id"]), "expired_token")
 
@@ -380,7 +359,7 @@ def test_token_endpoint_errors(tenant, alice, live_server, endpoints, bc_endpoin
     )
     assert_error(duplicate, "invalid_request")
     # None of that spent or disturbed the request: approved, it still redeems.
-    ApprovalPage().decide(approval_url_of(BackchannelAuthentication.objects.get(), live_server), "approve")
+    open_approval(live_server, "approve")
     waited()
     assert poll(endpoints, ciba_client, answer["auth_req_id"]).status_code == 200
 
@@ -450,7 +429,7 @@ def test_id_token_hint_names_the_user(
 ):
     # An ID token from this tenant's token endpoint: from a first CIBA sign-in.
     first = started(bc_endpoint, ciba_client)
-    ApprovalPage().decide(approval_url_of(BackchannelAuthentication.objects.get(), live_server), "approve")
+    open_approval(live_server, "approve")
     waited()
     id_token = poll(endpoints, ciba_client, first["auth_req_id"]).json()["id_token"]
     started(bc_endpoint, ciba_client, login_hint="", id_token_hint=id_token)
@@ -505,8 +484,8 @@ def test_only_the_user_asked_may_decide(tenant, alice, make_user, live_server, e
     make_user(tenant, "bob")
     started(bc_endpoint, ciba_client)
     url = approval_url_of(BackchannelAuthentication.objects.get(), live_server)
-    as_bob = ApprovalPage()
-    page = as_bob.open(url, username="bob")
+    as_bob = Browser(live_server.url)
+    page = as_bob.go(url, username="bob", consent=None)
     assert page.status_code == 404 and "Request not found" in page.text and "Call centre" not in page.text
     csrf = as_bob.session.cookies["lumoauth_csrftoken"]
     forged = as_bob.session.post(
@@ -518,8 +497,8 @@ def test_only_the_user_asked_may_decide(tenant, alice, make_user, live_server, e
     anonymous = requests.get(url, timeout=10, allow_redirects=False)
     assert anonymous.status_code == 302 and "/login?next=" in anonymous.headers["Location"]
     # The form is CSRF-protected.
-    as_alice = ApprovalPage()
-    as_alice.open(url)
+    as_alice = Browser(live_server.url)
+    as_alice.go(url, consent=None)
     assert (
         as_alice.session.post(url, data={"decision": "approve"}, headers={"Referer": url}, timeout=10).status_code
         == 403
@@ -606,7 +585,7 @@ def test_nothing_crosses_tenants(
     authentication = BackchannelAuthentication.objects.get()
     # A's request is not found under B's URL, even for a user of B.
     foreign_url = f"{live_server.url}/t/{other_tenant.slug}/ciba/{authentication.uid}"
-    page = ApprovalPage().open(foreign_url, username="bob")
+    page = Browser(live_server.url).go(foreign_url, username="bob", consent=None)
     assert page.status_code == 404
     # B's client cannot redeem A's auth_req_id at B's token endpoint.
     b_client = make_client(

@@ -40,15 +40,20 @@ def test_discovery_lists_what_is_implemented(endpoints, issuer, live_server):
         "client_credentials",
         "urn:ietf:params:oauth:grant-type:device_code",
         "urn:ietf:params:oauth:grant-type:token-exchange",
+        "urn:openid:params:grant-type:ciba",
     }
     assert document["pushed_authorization_request_endpoint"] == f"{issuer}/oauth/par"
     assert document["device_authorization_endpoint"] == f"{issuer}/oauth/device_authorization"
+    assert document["backchannel_authentication_endpoint"] == f"{issuer}/oauth/bc-authorize"
     assert {"client_secret_basic", "client_secret_post", "private_key_jwt"} <= set(
         document["token_endpoint_auth_methods_supported"]
     )
     assert document["authorization_response_iss_parameter_supported"] is True
     # Not implemented yet, so not advertised.
-    for absent in ("backchannel_authentication_endpoint", "dpop_signing_alg_values_supported"):
+    for absent in (
+        "dpop_signing_alg_values_supported",
+        "backchannel_authentication_request_signing_alg_values_supported",
+    ):
         assert absent not in document
     # RFC 8414 §3.1: path-inserted well-known URL, same issuer.
     rfc8414 = requests.get(f"{live_server.url}/.well-known/oauth-authorization-server/t/acme/api/v1", timeout=10)
