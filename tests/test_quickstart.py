@@ -8,6 +8,7 @@ from django.test import Client
 
 from lumoauth.events.models import AuditEvent
 from tenants.models import Group, Tenant, User
+from tests.webhooks.conftest import eager  # noqa: F401 (Celery tasks in-process, with or without REDIS_URL)
 
 pytestmark = pytest.mark.django_db
 
@@ -89,6 +90,7 @@ def test_quickstart_prints_how_to_sign_in(capsys):
     assert "/t/demo/login" in out and "admin" in out and "alice" in out
 
 
+@pytest.mark.usefixtures("eager")
 def test_the_demo_ciba_client_reaches_the_demo_user(capsys, mailoutbox, django_capture_on_commit_callbacks):
     """What the quickstart output invites: a CIBA request for alice, whose approval link is emailed."""
     info = run_json(capsys)
