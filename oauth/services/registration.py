@@ -108,8 +108,9 @@ def find_initial_access_token(tenant, token: str) -> InitialAccessToken | None:
 
 
 # ---- metadata -----------------------------------------------------------------------------------
-def spec_from_metadata(metadata: dict) -> tuple[ClientSpec, dict]:
-    """Validate RFC 7591 §2 client metadata; returns the client spec and the metadata to keep."""
+def spec_from_metadata(metadata: dict, *, existing: Client | None = None) -> tuple[ClientSpec, dict]:
+    """Validate RFC 7591 §2 client metadata (for an update, of the `existing` client); returns the
+    client spec and the metadata to keep."""
     if not isinstance(metadata, dict):
         raise RegistrationError("invalid_client_metadata", "The body must be a JSON object.")
     if "\\u0000" in json.dumps(metadata):  # JSON always escapes NUL as \u0000
@@ -163,6 +164,8 @@ def spec_from_metadata(metadata: dict) -> tuple[ClientSpec, dict]:
         backchannel_token_delivery_mode=kept.get("backchannel_token_delivery_mode", ""),
         backchannel_client_notification_endpoint=kept.get("backchannel_client_notification_endpoint", ""),
     )
+    if existing is not None:
+        _keep_admin_settings(spec, existing)
     try:
         check_consistency(spec)
     except ValidationError as exc:
@@ -258,7 +261,7 @@ def update_registration(client: Client, metadata: dict, *, request=None) -> tupl
             "client_secret_expires_at",
         )
     }
-    spec, kept = spec_from_metadata(metadata)
+    spec, kept = spec_from_metadata(metadata, existing=client)
     actor = Ref("client", client.client_id, client.name or client.client_id)
     try:
         update_client(client, spec, actor=actor, request=request)
@@ -267,6 +270,17 @@ def update_registration(client: Client, metadata: dict, *, request=None) -> tupl
     client.registration_metadata = kept
     client.save(update_fields=["registration_metadata", "updated"])
     return client, None, _issue_registration_token(client)  # RFC 7592 §2.2: may rotate
+
+
+def _keep_admin_settings(spec: ClientSpec, client: Client) -> None:
+    """RFC 7592 §2.2 replaces the client's metadata, not what the tenant's admins decided about the
+    client (portal settings that are not RFC 7591 metadata): those stay as they are."""
+    spec.token_format = client.token_format
+    spec.skip_consent = client.skip_authorization
+    spec.allowed_origins = client.allowed_origins.split()
+    if GrantType.TOKEN_EXCHANGE in spec.grant_types:  # a policy only exists with the grant
+        spec.token_exchange_policy = client.token_exchange_policy
+        spec.token_exchange_audiences = client.token_exchange_audiences.split()
 
 
 def delete_registration(client: Client, *, request=None) -> None:

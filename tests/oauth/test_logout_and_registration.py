@@ -201,3 +201,58 @@ def test_registration_rejects_non_json(issuer, initial_token):
         headers={"Authorization": f"Bearer {initial_token}"},
     )
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_client_metadata"
+
+
+def test_a_registration_update_keeps_what_the_admin_decided(issuer, tenant, initial_token):
+    """RFC 7592 §2.2 replaces the client's metadata; the portal's settings (token format, consent
+    skip, token exchange policy) are the tenant's, not the client's, and survive its updates."""
+    from oauth.services.clients import ClientSpec, update_client
+
+    metadata = {
+        "client_name": "Agent",
+        "grant_types": ["client_credentials"],
+        "response_types": [],
+        "token_endpoint_auth_method": "client_secret_basic",
+    }
+    info = requests.post(
+        f"{issuer}/oauth/register", json=metadata, timeout=10, headers={"Authorization": f"Bearer {initial_token}"}
+    ).json()
+    client = Client.objects.get(client_id=info["client_id"])
+    exchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+    update_client(  # what an admin does in the portal
+        client,
+        ClientSpec(
+            name="Agent",
+            grant_types=["client_credentials", exchange],
+            token_endpoint_auth_method="client_secret_basic",
+            token_format="opaque",
+            skip_consent=True,
+            token_exchange_policy="delegation",
+            token_exchange_audiences=["https://api.example.com"],
+        ),
+    )
+    auth = {"Authorization": f"Bearer {info['registration_access_token']}"}
+    update = requests.put(
+        info["registration_client_uri"],
+        headers=auth,
+        timeout=10,
+        json={
+            **metadata,
+            "client_id": info["client_id"],
+            "client_name": "Agent v2",
+            "grant_types": ["client_credentials", exchange],
+        },
+    )
+    assert update.status_code == 200, update.text
+    client.refresh_from_db()
+    assert client.name == "Agent v2" and client.token_format == "opaque" and client.skip_authorization
+    assert (client.token_exchange_policy, client.token_exchange_audiences) == ("delegation", "https://api.example.com")
+    # Dropping the grant drops its policy with it.
+    auth = {"Authorization": f"Bearer {update.json()['registration_access_token']}"}
+    dropped = requests.put(
+        info["registration_client_uri"], headers=auth, timeout=10, json={**metadata, "client_id": info["client_id"]}
+    )
+    assert dropped.status_code == 200, dropped.text
+    client.refresh_from_db()
+    assert client.grant_types == ["client_credentials"] and client.token_exchange_policy == "none"
+    assert client.token_format == "opaque"
