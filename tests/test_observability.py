@@ -255,7 +255,7 @@ def test_log_format_comes_from_the_environment(tmp_path):
     probe = "import logging; logging.getLogger('probe').warning('hello %s', 'there')"
     result = run({"LUMOAUTH_VAR_DIR": str(tmp_path), "LOG_FORMAT": "json"}, "shell", "-c", probe)
     assert result.returncode == 0, result.stderr
-    line = json.loads([line for line in result.stdout.splitlines() if '"probe"' in line][0])
+    line = json.loads([line for line in result.stderr.splitlines() if '"probe"' in line][0])
     assert (line["level"], line["logger"], line["message"], line["request_id"]) == (
         "WARNING",
         "probe",
@@ -263,9 +263,19 @@ def test_log_format_comes_from_the_environment(tmp_path):
         "-",
     )
     result = run({"LUMOAUTH_VAR_DIR": str(tmp_path), "LOG_FORMAT": "text"}, "shell", "-c", probe)
-    assert re.search(r" WARNING probe \[-\] hello there$", result.stdout, re.M), result.stdout
+    assert re.search(r" WARNING probe \[-\] hello there$", result.stderr, re.M), result.stderr
     result = run({"LUMOAUTH_VAR_DIR": str(tmp_path), "LOG_FORMAT": "xml"}, "check")
     assert result.returncode != 0 and "LOG_FORMAT must be one of json, text" in result.stderr
+
+
+def test_logs_never_mix_with_a_commands_output(tmp_path):
+    """`quickstart --json | jq` works: records go to stderr, the JSON document alone to stdout."""
+    env = {"LUMOAUTH_VAR_DIR": str(tmp_path), "LOG_FORMAT": "json", "LOG_LEVEL": "DEBUG"}
+    assert run(env, "migrate", "--no-input", "-v0").returncode == 0
+    result = run(env, "quickstart", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["tenant"] == "demo"
+    assert any(line.startswith("{") for line in result.stderr.splitlines())  # the logs are there, apart
 
 
 # ---- the request ID reaches Celery tasks -------------------------------------------------------------

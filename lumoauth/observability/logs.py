@@ -1,6 +1,9 @@
-"""Logging configuration: JSON (python-json-logger) or text, to stdout, with the request ID.
+"""Logging configuration: JSON (python-json-logger) or text, to stderr, with the request ID.
 
-LOG_FORMAT=json|text. Unset: text when DEBUG is on or stdout is a terminal (a developer running
+stderr, so that what a command prints on stdout (`quickstart --json`) stays machine-readable;
+containers and process managers collect both streams.
+
+LOG_FORMAT=json|text. Unset: text when DEBUG is on or stderr is a terminal (a developer running
 scripts/serve), JSON otherwise (containers, process managers, log shippers).
 """
 
@@ -24,8 +27,8 @@ class JsonFormatter(_JsonFormatter):
 
 def default_log_format(debug: bool) -> str:
     try:
-        terminal = sys.stdout is not None and sys.stdout.isatty()
-    except ValueError:  # stdout closed
+        terminal = sys.stderr is not None and sys.stderr.isatty()
+    except ValueError:  # stderr closed
         terminal = False
     return "text" if debug or terminal else "json"
 
@@ -43,10 +46,12 @@ def logging_config(log_format: str, level: str) -> dict:
         "handlers": {
             "console": {
                 "class": "logging.StreamHandler",
-                "stream": "ext://sys.stdout",
+                "stream": "ext://sys.stderr",
                 "formatter": "default",
                 "filters": ["request_id"],
             }
         },
         "root": {"handlers": ["console"], "level": level},
+        # pysaml2's schema library announces every schema it loads at INFO.
+        "loggers": {"xmlschema": {"level": "WARNING"}},
     }
