@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from celery.schedules import crontab
 
 from lumoauth.observability.logs import default_log_format, logging_config
 
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
     "lumoauth.events",
     "lumoauth.observability",
     "lumoauth.webhooks",
+    "lumoauth.retention",
     "tenants",
     "oauth",
     "saml",
@@ -326,8 +328,21 @@ LUMOAUTH_WEBHOOK_RETRY_SCHEDULE = [
 ]
 LUMOAUTH_WEBHOOK_SWEEP_INTERVAL = float(os.environ.get("LUMOAUTH_WEBHOOK_SWEEP_INTERVAL", "60"))
 LUMOAUTH_WEBHOOK_REQUEUE_AFTER = float(os.environ.get("LUMOAUTH_WEBHOOK_REQUEUE_AFTER", "300"))
+# Retention (lumoauth/retention/, docs/architecture.md): the daily purge keeps finished webhook
+# deliveries this many days after their last attempt, ended sign-in sessions this many days after they
+# ended (idle open ones SESSION_COOKIE_AGE longer), and expired codes, tokens, device, CIBA and PAR rows
+# this many hours past their expiry; it deletes this many rows per transaction, at this hour (UTC).
+LUMOAUTH_RETENTION_WEBHOOK_DAYS = int(os.environ.get("LUMOAUTH_RETENTION_WEBHOOK_DAYS", "30"))
+LUMOAUTH_RETENTION_SESSION_DAYS = int(os.environ.get("LUMOAUTH_RETENTION_SESSION_DAYS", "7"))
+LUMOAUTH_RETENTION_GRACE_HOURS = int(os.environ.get("LUMOAUTH_RETENTION_GRACE_HOURS", "24"))
+LUMOAUTH_RETENTION_BATCH_SIZE = int(os.environ.get("LUMOAUTH_RETENTION_BATCH_SIZE", "1000"))
+LUMOAUTH_RETENTION_HOUR = int(os.environ.get("LUMOAUTH_RETENTION_HOUR", "3"))
 CELERY_BEAT_SCHEDULE = {
     "webhooks-sweep": {"task": "lumoauth.webhooks.sweep", "schedule": LUMOAUTH_WEBHOOK_SWEEP_INTERVAL},
+    "retention-purge": {
+        "task": "lumoauth.retention.purge",
+        "schedule": crontab(minute=17, hour=LUMOAUTH_RETENTION_HOUR),
+    },
 }
 
 # Email (notifications): SMTP when EMAIL_HOST is set, else printed to the console (development).

@@ -6,5 +6,5 @@ class OauthConfig(AppConfig):
     verbose_name = "OAuth 2.0 and OpenID Connect"
 
     def ready(self) -> None:
-        from . import client_lookup, quickstart  # noqa: F401  (signal receivers; the demo clients)
+        from . import client_lookup, quickstart, retention  # noqa: F401  (signal receivers; demo clients; purges)
         from .federation import home_realm  # noqa: F401  (OIDC connections as sign-in options)

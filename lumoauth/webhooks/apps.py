@@ -7,6 +7,6 @@ class WebhooksConfig(AppConfig):
     verbose_name = "Webhooks"
 
     def ready(self):
-        from . import metrics
+        from . import metrics, retention  # noqa: F401  (retention: registers its purge functions)
 
         metrics.register()
