@@ -49,14 +49,12 @@ def start_session(tenant: Tenant, user: User, *, amr: list[str], request=None) -
 
 
 def find_session(tenant: Tenant, user_id, key: str | None) -> SignInSession | None:
-    """The open session with this key, with its active user: one query on the unique key."""
+    """The open session with this key, with its active user: one query on the unique key. A sign-in
+    not seen for SESSION_COOKIE_AGE has expired, even if the browser's session lives on through
+    another tenant."""
     if not key or not user_id:
         return None
-    return (
-        SignInSession.objects.select_related("user")
-        .filter(key=key, tenant=tenant, user_id=user_id, ended_at__isnull=True, user__is_active=True)
-        .first()
-    )
+    return _open().select_related("user").filter(key=key, tenant=tenant, user_id=user_id, user__is_active=True).first()
 
 
 def touch(session: SignInSession) -> None:

@@ -113,6 +113,19 @@ def test_active_sessions_leave_out_expired_ones(tenant, alice, sign_in, settings
     assert active_sessions(tenant).count() == 0
 
 
+def test_a_sign_in_idle_longer_than_the_session_age_no_longer_signs_in(
+    tenant, other_tenant, alice, make_user, sign_in, settings
+):
+    """The browser's session lives on through activity in another tenant; this tenant's sign-in,
+    unseen for SESSION_COOKIE_AGE, has expired (as the portal already shows it)."""
+    make_user(other_tenant, "alice")
+    browser = signed_in(tenant, sign_in)
+    sign_in(browser, other_tenant, "alice")
+    stale = timezone.now() - timedelta(seconds=settings.SESSION_COOKIE_AGE + 60)
+    SignInSession.objects.filter(tenant=tenant).update(last_seen_at=stale)
+    assert not is_signed_in(browser, tenant) and is_signed_in(browser, other_tenant)
+
+
 def test_entry_without_a_session_row_is_not_signed_in(tenant, alice, sign_in):
     browser = signed_in(tenant, sign_in)
     session = browser.session
