@@ -31,7 +31,6 @@ from lumoauth.retention.api import delete_in_batches, purger
 from .models import (
     AccessToken,
     BackchannelAuthentication,
-    Client,
     DeviceGrant,
     Grant,
     IDToken,
@@ -39,26 +38,16 @@ from .models import (
     RefreshToken,
 )
 from .pushed_requests import CLAIMED_SECONDS
+from .tokens.refresh import usable_at
 
 
 def _cutoff(now: datetime) -> datetime:
     return now - timedelta(hours=settings.LUMOAUTH_RETENTION_GRACE_HOURS)
 
 
-def _usable_at(moment: datetime) -> Q:
-    """Refresh tokens not revoked by `moment` and within their client's lifetime then: one condition
-    per distinct lifetime (they are per client, and few differ). A lifetime set meanwhile (a new
-    client, an admin's change) is not among them: its tokens count as usable, so they stay."""
-    lifetimes = list(Client.objects.order_by().values_list("refresh_token_lifetime", flat=True).distinct())
-    within = ~Q(application__refresh_token_lifetime__in=lifetimes)
-    for seconds in lifetimes:
-        within |= Q(application__refresh_token_lifetime=seconds, created__gt=moment - timedelta(seconds=seconds))
-    return (Q(revoked__isnull=True) | Q(revoked__gt=moment)) & within
-
-
 @purger(order=30)
 def refresh_tokens(now: datetime, *, dry_run: bool = False) -> Counter:
-    usable = RefreshToken.objects.filter(_usable_at(_cutoff(now)))
+    usable = RefreshToken.objects.filter(usable_at(_cutoff(now)))
     family = Q(token_family=OuterRef("token_family")) | Q(pk=OuterRef("pk"))  # itself, when it has none
     dead = RefreshToken.objects.filter(~Exists(usable.filter(family)))
     return delete_in_batches(dead, dry_run=dry_run)

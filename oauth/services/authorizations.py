@@ -10,6 +10,7 @@ from django.utils import timezone
 from lumoauth.events.api import Ref, record, user_ref
 
 from ..models import AccessToken, Client, Grant, RefreshToken
+from ..tokens.refresh import usable_at
 
 
 @dataclass(frozen=True)
@@ -23,10 +24,10 @@ class ClientAuthorization:
 
 
 def user_authorizations(user) -> list[ClientAuthorization]:
-    """Per client, the user's live refresh tokens and unexpired access tokens (two grouped queries)."""
+    """Per client, the user's usable refresh tokens and unexpired access tokens (two grouped queries)."""
     scope = {"tenant_id": user.tenant_id, "user": user}
     refresh = (
-        RefreshToken.objects.filter(revoked__isnull=True, **scope)
+        RefreshToken.objects.filter(usable_at(timezone.now()), **scope)
         .values("application")
         .annotate(n=Count("id"), last=Max("created"))
     )

@@ -1,6 +1,9 @@
 """A user's tokens per client, revoking them, and revoking a consent with its tokens (RFC 7009 §2.1)."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from lumoauth.events.api import Ref
 from lumoauth.events.models import AuditEvent
@@ -26,6 +29,17 @@ def test_user_authorizations_count_live_tokens_per_client(tenant, alice, make_us
     assert set(found) == {"App", "Other"}
     assert found["App"].refresh_tokens == 1 and found["App"].access_tokens == 1
     assert found["Other"].refresh_tokens == 1
+
+
+def test_refresh_tokens_past_their_lifetime_are_not_counted(tenant, alice):
+    app, secret = web_client(tenant, "App")
+    tokens = issue_tokens(tenant, app, secret, "alice")
+    AccessToken.objects.update(expires=timezone.now() - timedelta(seconds=1))
+    (found,) = user_authorizations(alice)
+    assert (found.refresh_tokens, found.access_tokens) == (1, 0)
+    RefreshToken.objects.update(created=timezone.now() - timedelta(seconds=app.refresh_token_lifetime + 1))
+    assert refresh(tenant, app, secret, tokens["refresh_token"]).status_code == 400  # the token endpoint agrees
+    assert user_authorizations(alice) == []
 
 
 def test_revoking_a_consent_revokes_the_clients_tokens_for_that_user(tenant, alice, make_user):
