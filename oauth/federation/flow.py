@@ -21,7 +21,7 @@ from lumoauth.events.api import record, user_ref
 from lumoauth.urls_public import public_url
 from tenants.federation import ExternalIdentity, ProvisioningError, sign_in_externally
 from tenants.models import User
-from tenants.signin import session
+from tenants.signin import reauthentication, session
 
 from . import client_secret
 from .github import github_claims
@@ -93,6 +93,8 @@ def start(request, connection: OIDCConnection, *, next_url: str | None, login_hi
         params["nonce"] = nonce
         if login_hint:
             params["login_hint"] = login_hint[:254]  # OIDC Core §3.1.2.1
+        if reauthentication.asked_in(request.tenant, next_url):
+            params["prompt"] = "login"  # OIDC Core §3.1.2.1: the provider must authenticate again
     pending = dict(request.session.get(PENDING_KEY, {}))
     now = int(time.time())
     pending = {k: v for k, v in pending.items() if now - v.get("created", 0) <= PENDING_MAX_AGE}

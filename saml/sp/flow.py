@@ -13,6 +13,7 @@ from django.core.cache import cache
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 
 from tenants.federation import ExternalIdentity, ProvisioningError, sign_in_externally
+from tenants.signin import reauthentication
 
 from ..idp.server import SIGN_ALG
 from ..idp.sso import SSOError, peek_issuer
@@ -39,6 +40,8 @@ def start(tenant, request, connection: IdPConnection, next_url: str | None) -> s
         binding=BINDING_HTTP_REDIRECT,
         sign=connection.sign_requests,
         sigalg=SIGN_ALG if connection.sign_requests else None,
+        # SAML Core §3.4.1: ForceAuthn when the page signed in for demands a fresh sign-in.
+        force_authn=reauthentication.asked_in(tenant, next_url),
     )
     outstanding = dict(request.session.get(OUTSTANDING_KEY, {}))
     while len(outstanding) >= MAX_OUTSTANDING:

@@ -6,6 +6,7 @@ round trip cannot loop.
 """
 
 import time
+from urllib.parse import parse_qs, urlsplit
 
 from django.core import signing
 
@@ -42,3 +43,13 @@ def must_sign_in(
     if "login" in prompt:
         return True
     return max_age is not None and time.time() - auth_info["auth_time"] > max_age
+
+
+def asked_in(tenant, next_url: str | None) -> bool:
+    """Whether the page the user signs in for demands a fresh sign-in (its URL carries our recent
+    marker): a federated sign-in then asks the upstream provider to authenticate again too
+    (OIDC prompt=login, SAML ForceAuthn), so an upstream session cannot stand in for it."""
+    if not next_url:
+        return False
+    values = parse_qs(urlsplit(next_url).query).get(MARKER, [])
+    return any(fresh_since(tenant, value) is not None for value in values[:1])

@@ -106,3 +106,54 @@ def test_connections_are_tenant_scoped(globex_op, other_tenant, live_server):
     assert AuditEvent.objects.filter(
         tenant=other_tenant, action="login.failed", details__reason="unknown_connection"
     ).exists()
+
+
+def test_a_fresh_sign_in_is_asked_of_the_provider_too(globex_op, tenant):
+    """An application asks Acme for prompt=login; the user picks Globex: Globex must authenticate
+    again (OIDC Core §3.1.2.1), its session cannot stand in for the fresh sign-in."""
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    from oauth.services.clients import ClientSpec, create_client
+    from tests.oauth.tokens import REDIRECT_URI
+
+    app, _ = create_client(tenant, ClientSpec(name="App", redirect_uris=[REDIRECT_URI]))
+    browser, page = federated_sign_in(globex_op.base)  # signed in at Acme (through Globex) and at Globex
+    assert page.status_code == 200
+
+    def federation_start(prompt: str):
+        query = {
+            "response_type": "code",
+            "client_id": app.client_id,
+            "redirect_uri": REDIRECT_URI,
+            "scope": "openid",
+            "state": "s",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+            "prompt": prompt,
+        }
+        authorize = browser.session.get(
+            f"{globex_op.base}/t/acme/api/v1/oauth/authorize?{urlencode(query)}", allow_redirects=False, timeout=10
+        )
+        assert authorize.status_code == 302 and "/t/acme/login" in authorize.headers["Location"]
+        next_url = parse_qs(urlsplit(authorize.headers["Location"]).query)["next"][0]
+        start = browser.session.get(
+            f"{globex_op.base}/t/acme/federation/oidc/globex/login",
+            params={"next": next_url},
+            allow_redirects=False,
+            timeout=10,
+        )
+        return parse_qs(urlsplit(start.headers["Location"]).query), start
+
+    upstream, start = federation_start("login")
+    assert upstream["prompt"] == ["login"]
+    # Globex, although bob is signed in there, shows its sign-in page instead of answering at once.
+    at_globex = browser.session.get(start.headers["Location"], allow_redirects=False, timeout=10)
+    assert at_globex.status_code == 302 and "/t/globex/login" in at_globex.headers["Location"]
+    # An ordinary start (no fresh sign-in demanded) asks the provider for nothing more.
+    plain = browser.session.get(
+        f"{globex_op.base}/t/acme/federation/oidc/globex/login",
+        params={"next": "/t/acme/account"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert "prompt" not in parse_qs(urlsplit(plain.headers["Location"]).query)

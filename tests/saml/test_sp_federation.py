@@ -188,3 +188,43 @@ def test_connection_from_a_metadata_url(tmp_path, other_tenant, settings):
             create_connection(other_tenant, "other", "Other", metadata_url="http://127.0.0.1:1/nothing")
     finally:
         server.shutdown()
+
+
+def test_a_fresh_sign_in_is_asked_of_the_idp_with_force_authn(corp, browser, live_server, web_client):
+    """prompt=login at our authorization endpoint, then the corporate IdP: the AuthnRequest carries
+    ForceAuthn="true" (SAML Core §3.4.1), so the IdP's own session cannot stand in."""
+    from urllib.parse import urlencode
+
+    from tests.oauth.conftest import REDIRECT_URI
+
+    idp, _ = corp
+    assert sign_in_at_corp(browser, live_server, idp).status_code == 302
+
+    def authn_request(next_url: str):
+        start = browser.session.get(
+            f"{live_server.url}/t/acme/saml/sp/login",
+            params={"idp": "corp", "next": next_url},
+            allow_redirects=False,
+            timeout=10,
+        )
+        query = {k: v[0] for k, v in parse_qs(urlsplit(start.headers["Location"]).query).items()}
+        return idp.parse_authn_request(
+            query["SAMLRequest"], BINDING_HTTP_REDIRECT, sigalg=query["SigAlg"], signature=query["Signature"]
+        ).message
+
+    query = {
+        "response_type": "code",
+        "client_id": web_client.client_id,
+        "redirect_uri": REDIRECT_URI,
+        "scope": "openid",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+        "prompt": "login",
+    }
+    authorize = browser.session.get(
+        f"{live_server.url}/t/acme/api/v1/oauth/authorize?{urlencode(query)}", allow_redirects=False, timeout=10
+    )
+    assert authorize.status_code == 302 and "/t/acme/login" in authorize.headers["Location"]
+    fresh = parse_qs(urlsplit(authorize.headers["Location"]).query)["next"][0]
+    assert authn_request(fresh).force_authn == "true"
+    assert authn_request("/t/acme/account").force_authn in (None, "false")
