@@ -6,6 +6,7 @@ Descriptions are what the consent page shows, in plain words.
 from oauth2_provider.scopes import BaseScopes
 
 from lumoauth.memo import TTLMemo
+from lumoauth.webhooks import scope as webhook_scope
 
 from .models import ApiScope, Client
 
@@ -20,7 +21,10 @@ STANDARD_SCOPES = {
 
 # Scopes with power over the account: in the catalogue, but only clients that list them may ask.
 CIBA_APPROVAL_SCOPE = "ciba:approve"
-PRIVILEGED_SCOPES = {CIBA_APPROVAL_SCOPE: "Approve or deny sign-in requests from other apps"}
+PRIVILEGED_SCOPES = {
+    CIBA_APPROVAL_SCOPE: "Approve or deny sign-in requests from other apps",
+    webhook_scope.SCOPE: webhook_scope.DESCRIPTION,
+}
 
 
 # Read on every token request; a new API scope reaches other processes within 10 seconds.

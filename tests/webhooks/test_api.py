@@ -20,12 +20,13 @@ def api(live_server, tenant):
     return f"{live_server.url}/t/{tenant.slug}/api/v1/webhooks/"
 
 
-def _user_token(tenant, username, token_format=TokenFormat.JWT) -> str:
+def _user_token(tenant, username, token_format=TokenFormat.JWT, scope="openid webhooks:manage") -> str:
+    """A token from an admin tool: a client allowed the privileged webhooks:manage scope."""
     client, secret = web_client(tenant, name=f"Admin app {username} {token_format}")
-    if token_format != TokenFormat.JWT:
-        client.token_format = token_format
-        client.save()
-    return issue_tokens(tenant, client, secret, username, scope="openid")["access_token"]
+    client.token_format = token_format
+    client.allowed_scopes = "openid webhooks:manage"
+    client.save()
+    return issue_tokens(tenant, client, secret, username, scope=scope)["access_token"]
 
 
 @pytest.fixture
@@ -98,12 +99,14 @@ def _client_credentials_token(tenant) -> str:
 
 def test_who_is_refused(tenant, other_tenant, make_user, api):
     make_user(tenant, "worker")
+    make_user(tenant, "boss2", is_tenant_admin=True)
     make_user(other_tenant, "boss", is_tenant_admin=True)
     cases = {
         "no token": ({}, 401),
         "garbage": (_bearer("not-a-token"), 401),
         "another tenant's admin": (_bearer(_user_token(other_tenant, "boss")), 401),
         "a user who is not an admin": (_bearer(_user_token(tenant, "worker")), 403),
+        "an admin's token without the scope": (_bearer(_user_token(tenant, "boss2", scope="openid")), 403),
         "a client without a user": (_bearer(_client_credentials_token(tenant)), 403),
     }
     for case, (headers, status) in cases.items():
@@ -115,7 +118,7 @@ def test_who_is_refused(tenant, other_tenant, make_user, api):
         challenge = answer.headers["WWW-Authenticate"]  # RFC 6750 §3
         assert challenge.startswith("Bearer realm="), case
         if status == 403:
-            assert 'error="insufficient_scope"' in challenge
+            assert 'error="insufficient_scope"' in challenge and 'scope="webhooks:manage"' in challenge
         elif case != "no token":
             assert 'error="invalid_token"' in challenge, case  # RFC 6750 §3.1
     assert not WebhookSubscription.objects.exists()

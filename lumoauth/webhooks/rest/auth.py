@@ -1,5 +1,6 @@
 """Who may call the webhooks API: a bearer access token of this tenant (JWT or opaque) whose user is
-an administrator of the tenant.
+an administrator of the tenant, carrying the privileged scope `webhooks:manage` (only clients that
+list it may ask for it: an admin's token for any other app does not manage webhooks).
 
 The token is checked by the OAuth server itself, exactly as for userinfo: django-oauth-toolkit's
 resource check (`get_oauthlib_core().verify_request`, here through its DRF authentication class)
@@ -10,6 +11,8 @@ another tenant, an expired, revoked or unknown one is simply not valid here.
 from django.contrib.auth.models import AnonymousUser
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework.permissions import BasePermission
+
+from ..scope import SCOPE as WEBHOOKS_SCOPE
 
 REALM = "webhooks"
 
@@ -26,10 +29,10 @@ class TenantBearerAuthentication(OAuth2Authentication):
 
 
 class IsTenantAdmin(BasePermission):
-    message = "The access token must belong to an administrator of this organization."
+    message = f"The access token must belong to an administrator of this organization and carry {WEBHOOKS_SCOPE}."
 
     def has_permission(self, request, view) -> bool:
-        user = request.user
+        user, token = request.user, request.auth
         tenant = getattr(request, "tenant", None)
         return bool(
             tenant is not None
@@ -37,4 +40,6 @@ class IsTenantAdmin(BasePermission):
             and user.is_active
             and user.is_tenant_admin
             and user.tenant_id == tenant.pk
+            and token is not None
+            and WEBHOOKS_SCOPE in str(token.scope).split()
         )

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from lumoauth.events.api import user_ref
 
 from ..models import Delivery, DeliveryAttempt, WebhookSubscription
+from ..scope import SCOPE as WEBHOOKS_SCOPE
 from ..subscriptions import create_subscription, delete_subscription, redeliver, update_subscription
 from .auth import REALM, IsTenantAdmin, TenantBearerAuthentication
 from .serializers import SubscriptionInput, delivery_json, subscription_json
@@ -32,7 +33,7 @@ class TenantAdminAPIView(APIView):
         if isinstance(exc, exceptions.PermissionDenied):
             # RFC 6750 §3.1: a valid token without the privileges the request needs.
             response["WWW-Authenticate"] = (
-                f'Bearer realm="{REALM}", error="insufficient_scope", '
+                f'Bearer realm="{REALM}", error="insufficient_scope", scope="{WEBHOOKS_SCOPE}", '
                 'error_description="The token must belong to an administrator of this organization."'
             )
         return response
