@@ -19,6 +19,7 @@ from tenants.signin.password import sign_out
 from tenants.signin.session import authentication_info
 
 from ..credentials import xmlsec_available
+from ..same_site import resubmit_cross_site_post
 from . import participants
 from .server import signed_metadata
 from .slo import continue_logout, start_logout
@@ -81,6 +82,7 @@ def _recall(request, key: str) -> PendingSSO | None:
 @never_cache
 @xframe_options_deny
 @require_http_methods(["GET", "POST"])
+@resubmit_cross_site_post  # the SP's POST arrives without our session cookie: posted again from our page
 def sso(request):
     tenant = request.tenant
     params = request.POST if request.method == "POST" else request.GET
@@ -131,6 +133,7 @@ def sso(request):
 @csrf_exempt  # the SP's HTTP-POST binding arrives cross-site; the signed message is verified instead
 @never_cache
 @require_http_methods(["GET", "POST"])
+@resubmit_cross_site_post
 def slo(request):
     tenant = request.tenant
     params = request.POST if request.method == "POST" else request.GET

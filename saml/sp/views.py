@@ -15,6 +15,7 @@ from tenants.signin.redirects import safe_next
 from ..idp.sso import SSOError
 from ..idp.views import metadata_response, requires_xmlsec
 from ..models import IdPConnection
+from ..same_site import resubmit_cross_site_post
 from . import flow
 from .client import signed_sp_metadata
 from .slo import handle_idp_logout
@@ -54,6 +55,7 @@ def login(request):
 @csrf_exempt  # the IdP posts cross-site; the signed response is verified instead
 @never_cache
 @require_POST
+@resubmit_cross_site_post  # ... without our session cookie: posted again from our own page
 def acs(request):
     tenant = request.tenant
     try:

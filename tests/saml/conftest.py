@@ -2,6 +2,7 @@
 
 import datetime
 import shutil
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -13,7 +14,7 @@ from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
 from saml2.config import IdPConfig, SPConfig
 from saml2.metadata import create_metadata_string
-from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_PERSISTENT
+from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_PERSISTENT, NameID
 from saml2.server import Server
 
 from saml.services.idp_connections import create_connection
@@ -163,3 +164,39 @@ def corp(tmp_path, tenant, live_server):
 
 # The protocol bridge tests use the OAuth fixtures too.
 from tests.oauth.conftest import make_client, web_client  # noqa: E402, F401
+
+
+def answer_authn_request(
+    idp: Server,
+    location: str,
+    *,
+    subject="emp-001",
+    email="jo@corp.example",
+    given="Jo",
+    groups=("eng-all",),
+    sign_assertion=True,
+    audience_override=None,
+) -> dict:
+    """What the corporate IdP answers to our AuthnRequest (the HTTP-Redirect URL we sent the browser
+    to): a signed Response in an auto-submitting HTTP-POST form (pysaml2's `apply_binding`)."""
+    query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    request = idp.parse_authn_request(
+        query["SAMLRequest"],
+        BINDING_HTTP_REDIRECT,
+        sigalg=query.get("SigAlg"),
+        signature=query.get("Signature"),
+        relay_state=query.get("RelayState"),
+    )
+    args = idp.response_args(request.message, [BINDING_HTTP_POST])
+    if audience_override:
+        args["sp_entity_id"] = audience_override
+    response = idp.create_authn_response(
+        {"email": [email], "givenName": [given], "sn": ["Doe"], "memberOf": list(groups)},
+        userid=subject,
+        name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=subject),
+        authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"},
+        sign_assertion=sign_assertion,
+        sign_response=sign_assertion,
+        **args,
+    )
+    return idp.apply_binding(BINDING_HTTP_POST, str(response), args["destination"], "", response=True)

@@ -5,15 +5,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2 import BINDING_HTTP_REDIRECT
 from saml2.metadata import create_metadata_string
-from saml2.saml import NAMEID_FORMAT_PERSISTENT, NameID
 
 from lumoauth.events.models import AuditEvent
 from saml.services.idp_connections import create_connection
 from tenants.models import FederatedIdentity, User
 
-from .conftest import IDP_ENTITY, IDP_SSO, corporate_idp
+from .conftest import IDP_ENTITY, IDP_SSO, answer_authn_request, corporate_idp
 from .test_idp_sso import form_fields
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,28 +35,17 @@ def sign_in_at_corp(
         f"{live_server.url}/t/acme/saml/sp/login?idp=corp&next={next_path}", allow_redirects=False, timeout=10
     )
     assert start.status_code == 302 and start.headers["Location"].startswith(IDP_SSO)
-    query = {k: v[0] for k, v in parse_qs(urlsplit(start.headers["Location"]).query).items()}
-    assert "Signature" in query  # our AuthnRequests are signed
-    request = idp.parse_authn_request(
-        query["SAMLRequest"],
-        BINDING_HTTP_REDIRECT,
-        sigalg=query.get("SigAlg"),
-        signature=query.get("Signature"),
-        relay_state=query.get("RelayState"),
-    )
-    args = idp.response_args(request.message, [BINDING_HTTP_POST])
-    if audience_override:
-        args["sp_entity_id"] = audience_override
-    response = idp.create_authn_response(
-        {"email": [email], "givenName": [given], "sn": ["Doe"], "memberOf": list(groups)},
-        userid=subject,
-        name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=subject),
-        authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"},
+    assert "Signature=" in start.headers["Location"]  # our AuthnRequests are signed
+    form = answer_authn_request(
+        idp,
+        start.headers["Location"],
+        subject=subject,
+        email=email,
+        given=given,
+        groups=groups,
         sign_assertion=sign_assertion,
-        sign_response=sign_assertion,
-        **args,
+        audience_override=audience_override,
     )
-    form = idp.apply_binding(BINDING_HTTP_POST, str(response), args["destination"], "", response=True)
     action, fields = form_fields(form["data"])
     answer = browser.session.post(action, data=fields, allow_redirects=False, timeout=10)
     return (answer, fields) if keep_response else answer
