@@ -27,6 +27,10 @@ class TrustedIssuerSpec:
     active: bool = True
 
 
+# RFC 7518 §6.2.2, §6.3.2, §6.4.1: what makes a JWK private (or a shared secret).
+PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+
+
 def issuer_ref(trusted: TrustedIssuer) -> Ref:
     return Ref("trusted_issuer", str(trusted.pk), trusted.name or trusted.issuer)
 
@@ -45,6 +49,9 @@ def check(tenant, spec: TrustedIssuerSpec) -> None:
         problem("jwks", "Give the issuer's keys inline (jwks) or by URL (jwks_uri), one of the two.")
     if spec.jwks and public_key_set(spec.jwks, "") is None:
         problem("jwks", "jwks must be a JWK Set with at least one public key.")
+    private = [k for k in (spec.jwks or {}).get("keys", []) if isinstance(k, dict) and PRIVATE_MEMBERS & set(k)]
+    if private:  # never store someone else's private (or symmetric) key material
+        problem("jwks", "Give the issuer's public keys only: a key has private members (d, p, q, ... or k).")
     if spec.jwks_uri and urlsplit(spec.jwks_uri).scheme != "https":
         problem("jwks_uri", "jwks_uri must be an https URL.")
     if spec.subject_match not in SubjectMatch.values:

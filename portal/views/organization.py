@@ -1,17 +1,22 @@
 """The organization's settings: display name, default token lifetimes, password policy, email domains,
-rate limits."""
+rate limits, and the authorization server's switch requiring pushed authorization requests."""
 
 from dataclasses import asdict
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from lumoauth import ratelimit
 from lumoauth.events.api import user_ref
+from oauth.services.server_settings import (
+    requires_pushed_authorization_requests,
+    set_requires_pushed_authorization_requests,
+)
 from tenants.policy import (
     MAX_LIFETIME,
     MAX_PASSWORD_LENGTH,
@@ -50,6 +55,16 @@ class SettingsForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Users' email addresses must be at one of these domains. Empty: any domain.",
     )
+    require_pushed_authorization_requests = forms.BooleanField(
+        label="Require pushed authorization requests (PAR) from every client",
+        required=False,
+        help_text=(
+            "RFC 9126: each authorization request must first be pushed to the PAR endpoint; one sent straight "
+            "to the authorization endpoint is refused. Discovery announces it "
+            "(<code>require_pushed_authorization_requests</code>). Off: only clients that require it on "
+            "their own page must push."
+        ),
+    )
 
     CHECKBOXES = ("password_require_mixed_case", "password_require_digit", "password_require_symbol")
     RATE_PREFIX = "rate_limit_"
@@ -77,12 +92,19 @@ class SettingsForm(forms.Form):
         policy = asdict(tenant_policy(tenant))
         rates = {cls.RATE_PREFIX + name: value for name, value in policy.pop("rate_limits").items()}
         return (
-            policy | rates | {"name": tenant.name, "allowed_email_domains": "\n".join(policy["allowed_email_domains"])}
+            policy
+            | rates
+            | {
+                "name": tenant.name,
+                "allowed_email_domains": "\n".join(policy["allowed_email_domains"]),
+                "require_pushed_authorization_requests": requires_pushed_authorization_requests(tenant),
+            }
         )
 
     def policy(self) -> TenantPolicy:
         data = dict(self.cleaned_data)
         data.pop("name")
+        data.pop("require_pushed_authorization_requests")
         data["allowed_email_domains"] = tuple(data["allowed_email_domains"].split())
         rates = {name: data.pop(name) for name in [n for n in data if n.startswith(self.RATE_PREFIX)]}
         data["rate_limits"] = {name.removeprefix(self.RATE_PREFIX): rate for name, rate in rates.items() if rate}
@@ -104,14 +126,20 @@ def tenant_settings(request):
     tenant = request.tenant
     form = SettingsForm(request.POST or None, initial=SettingsForm.initial_for(tenant))
     if request.method == "POST" and form.is_valid():
+        require_par = form.cleaned_data["require_pushed_authorization_requests"]
         try:
-            update_tenant_policy(
-                tenant,
-                name=form.cleaned_data["name"],
-                policy=form.policy(),
-                actor=user_ref(request.user),
-                request=request,
-            )
+            with transaction.atomic():  # all or nothing; the switch is audited only when it changes
+                update_tenant_policy(
+                    tenant,
+                    name=form.cleaned_data["name"],
+                    policy=form.policy(),
+                    actor=user_ref(request.user),
+                    request=request,
+                )
+                if require_par != requires_pushed_authorization_requests(tenant):
+                    set_requires_pushed_authorization_requests(
+                        tenant, require_par, actor=user_ref(request.user), request=request
+                    )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:

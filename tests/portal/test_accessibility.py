@@ -18,6 +18,7 @@ from oauth.device import authorizations as device_authorizations
 from oauth.models import Client, GrantType
 from oauth.services.clients import ClientSpec, create_client
 from oauth.services.registration import create_initial_access_token
+from oauth.services.trusted_issuers import TrustedIssuerSpec, create_trusted_issuer
 from saml.services.idp_connections import create_connection
 from saml.services.service_providers import register_from_metadata
 from scim.tokens import create_scim_token
@@ -96,7 +97,21 @@ def portal_data(tenant, make_user, alice, tmp_path, settings):
         tenant, "http://127.0.0.1:9/hooks", ["user.*"], description="CRM sync", actor=ADMIN
     )
     create_scim_token(tenant, label="Okta", actor=ADMIN)
-    return {"alice": alice, "group": group, "client": client, "sp": sp, "subscription": subscription}
+    trusted = create_trusted_issuer(
+        tenant,
+        TrustedIssuerSpec(
+            name="Agent platform", issuer="https://agents.example.net", jwks_uri="https://agents.example.net/jwks"
+        ),
+        actor=ADMIN,
+    )
+    return {
+        "alice": alice,
+        "group": group,
+        "client": client,
+        "sp": sp,
+        "subscription": subscription,
+        "trusted": trusted,
+    }
 
 
 def test_portal_pages_have_no_accessibility_violations(admin_page, portal_data):
@@ -114,6 +129,8 @@ def test_portal_pages_have_no_accessibility_violations(admin_page, portal_data):
         ("OAuth clients", "clients/"),
         ("OAuth client", f"clients/{client.client_id}/"),
         ("registration tokens", "registration-tokens/"),
+        ("trusted issuers", "trusted-issuers/"),
+        ("trusted issuer", f"trusted-issuers/{portal_data['trusted'].pk}/"),
         ("SAML service providers", "saml/"),
         ("SAML service provider", f"saml/sp/{portal_data['sp'].pk}/"),
         ("SAML connections", "saml/connections/"),
@@ -146,6 +163,18 @@ def test_portal_pages_have_no_accessibility_violations(admin_page, portal_data):
     page.click("button:has-text('Add webhook')")
     page.wait_for_selector(".has-error")
     problems += audit(page, "webhook refused")
+    page.goto(base + "trusted-issuers/")
+    page.fill("input[name=name]", "Workloads")
+    page.fill("input[name=issuer]", "https://workloads.example")
+    page.fill("textarea[name=jwks]", "{not json")
+    page.click("button:has-text('Add issuer')")
+    page.wait_for_selector(".has-error")
+    problems += audit(page, "trusted issuer refused")
+    page.goto(base + f"trusted-issuers/{portal_data['trusted'].pk}/")
+    page.fill("input[name=jwks_uri]", "http://agents.example.net/jwks")
+    page.click("button:has-text('Save issuer')")
+    page.wait_for_selector(".has-error")
+    problems += audit(page, "trusted issuer edit refused")
     # A message after saving.
     page.goto(base + "settings/")
     page.click("button:has-text('Save settings')")
