@@ -68,4 +68,4 @@ def globex_op(live_server, tenant, other_tenant, make_user, loopback_outbound):
 
 
 # The portal's browser fixtures (headless Chromium signed in as acme's admin).
-from tests.portal.conftest import admin_page, chromium  # noqa: E402, F401
+from tests.portal.conftest import admin, admin_client, admin_page, chromium  # noqa: E402, F401

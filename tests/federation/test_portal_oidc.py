@@ -19,18 +19,6 @@ OIDC = "/t/acme/portal/oidc/"
 DOMAINS = "/t/acme/portal/domains/"
 
 
-@pytest.fixture
-def admin(tenant, make_user):
-    return make_user(tenant, "boss", is_tenant_admin=True)
-
-
-@pytest.fixture
-def admin_client(tenant, admin, sign_in):
-    client = Client()
-    sign_in(client, tenant, "boss")
-    return client
-
-
 def edit_form(**overrides) -> dict:
     data = {
         "name": "Google",

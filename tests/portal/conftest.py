@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.test import Client
 
 from tests.conftest import PASSWORD
 
@@ -42,6 +43,20 @@ def chromium():
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def admin(tenant, make_user):
+    """The tenant admin `boss` of acme."""
+    return make_user(tenant, "boss", is_tenant_admin=True)
+
+
+@pytest.fixture
+def admin_client(tenant, admin, sign_in):
+    """Django's test client signed in to acme as `boss`, through the real sign-in."""
+    client = Client()
+    sign_in(client, tenant, "boss")
+    return client
 
 
 @pytest.fixture

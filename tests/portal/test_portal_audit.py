@@ -24,18 +24,6 @@ URL = "/t/acme/portal/audit/"
 
 
 @pytest.fixture
-def admin(tenant, make_user):
-    return make_user(tenant, "boss", is_tenant_admin=True)
-
-
-@pytest.fixture
-def admin_client(tenant, admin, sign_in):
-    client = Client()
-    sign_in(client, tenant, "boss")
-    return client
-
-
-@pytest.fixture
 def record_at(monkeypatch):
     """record() with the clock set to `when` (auto_now_add reads django.utils.timezone.now)."""
 

@@ -18,18 +18,6 @@ REDIRECT = "https://app.example.com/callback"
 
 
 @pytest.fixture
-def admin(tenant, make_user):
-    return make_user(tenant, "boss", is_tenant_admin=True)
-
-
-@pytest.fixture
-def admin_client(tenant, admin, sign_in):
-    client = HttpClient()
-    sign_in(client, tenant, "boss")
-    return client
-
-
-@pytest.fixture
 def web_app(tenant):
     client, _ = create_client(tenant, ClientSpec(name="Web app", redirect_uris=[REDIRECT]))
     return client

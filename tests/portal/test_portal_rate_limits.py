@@ -19,14 +19,6 @@ BASE = {
 }
 
 
-@pytest.fixture
-def admin_client(tenant, make_user, sign_in):
-    make_user(tenant, "boss", is_tenant_admin=True)
-    client = HttpClient()
-    sign_in(client, tenant, "boss")
-    return client
-
-
 def test_rate_limits_are_shown_saved_and_applied(admin_client, tenant, other_tenant):
     page = admin_client.get("/t/acme/portal/settings/")
     assert b"<legend>Rate limits</legend>" in page.content

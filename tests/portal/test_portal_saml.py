@@ -30,18 +30,6 @@ MD = "urn:oasis:names:tc:SAML:2.0:metadata"
 
 
 @pytest.fixture
-def admin(tenant, make_user):
-    return make_user(tenant, "boss", is_tenant_admin=True)
-
-
-@pytest.fixture
-def admin_client(tenant, admin, sign_in):
-    client = Client()
-    sign_in(client, tenant, "boss")
-    return client
-
-
-@pytest.fixture
 def keypair(tmp_path):
     return make_keypair(tmp_path, "sp")
 

@@ -20,18 +20,6 @@ KEYS = "/t/acme/portal/signing-keys/"
 
 
 @pytest.fixture
-def admin(tenant, make_user):
-    return make_user(tenant, "boss", is_tenant_admin=True)
-
-
-@pytest.fixture
-def admin_client(tenant, admin, sign_in):
-    client = Client()
-    sign_in(client, tenant, "boss")
-    return client
-
-
-@pytest.fixture
 def member_client(tenant, make_user, sign_in):
     client = Client()
     make_user(tenant, "alice")

@@ -36,18 +36,6 @@ PRIVATE_AND_PUBLIC = {
 
 
 @pytest.fixture
-def admin(tenant, make_user):
-    return make_user(tenant, "boss", is_tenant_admin=True)
-
-
-@pytest.fixture
-def admin_client(tenant, admin, sign_in):
-    client = HttpClient()
-    sign_in(client, tenant, "boss")
-    return client
-
-
-@pytest.fixture
 def agents(tenant):
     return create_trusted_issuer(
         tenant,

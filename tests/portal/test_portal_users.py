@@ -18,18 +18,6 @@ from .conftest import screenshot
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin(tenant, make_user):
-    return make_user(tenant, "boss", is_tenant_admin=True)
-
-
-@pytest.fixture
-def admin_client(tenant, admin, sign_in):
-    client = Client()
-    sign_in(client, tenant, "boss")
-    return client
-
-
 def browser_of(tenant, sign_in, username="alice", password=PASSWORD):
     browser = Client()
     assert sign_in(browser, tenant, username, password).status_code == 302

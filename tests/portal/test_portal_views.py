@@ -10,18 +10,6 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin(tenant, make_user):
-    return make_user(tenant, "boss", is_tenant_admin=True)
-
-
-@pytest.fixture
-def admin_client(tenant, admin, sign_in):
-    client = Client()
-    sign_in(client, tenant, "boss")
-    return client
-
-
 def test_anonymous_goes_to_the_tenant_sign_in(client, tenant):
     response = client.get("/t/acme/portal/users/")
     assert response.status_code == 302 and response["Location"] == "/t/acme/login?next=%2Ft%2Facme%2Fportal%2Fusers%2F"

@@ -30,14 +30,6 @@ def receiver():
 
 
 @pytest.fixture
-def admin_client(tenant, make_user, sign_in):
-    make_user(tenant, "boss", is_tenant_admin=True)
-    client = Client()
-    sign_in(client, tenant, "boss")
-    return client
-
-
-@pytest.fixture
 def failed_delivery(tenant, make_user, settings):
     """A subscription whose receiver is down, and a delivery that has given up."""
     settings.LUMOAUTH_OUTBOUND_ALLOW_PRIVATE = True
