@@ -35,6 +35,11 @@ AUDIT_ACTION_EVENTS: dict[str, str] = {
     "oauth.code.replayed": "token.code_replayed",
     "consent.granted": "consent.granted",
     "consent.revoked": "consent.revoked",
+    "oauth.token.exchanged": "token.exchanged",  # opt-in, like token.issued
+    "oauth.device.approved": "device.approved",
+    "oauth.device.denied": "device.denied",
+    "oauth.ciba.approved": "ciba.approved",
+    "oauth.ciba.denied": "ciba.denied",
     # Provisioning (SCIM changes to users and groups are also published as scim.<type>, see below)
     "scim_token.created": "scim.token.created",
     "scim_token.revoked": "scim.token.revoked",
@@ -56,6 +61,15 @@ AUDIT_ACTION_EVENTS: dict[str, str] = {
     "saml.idp_connection.created": "saml.idp_connection.created",
     "saml.idp_connection.updated": "saml.idp_connection.updated",
     "saml.idp_connection.deleted": "saml.idp_connection.deleted",
+    "oidc.connection.created": "oidc.connection.created",
+    "oidc.connection.updated": "oidc.connection.updated",
+    "oidc.connection.deleted": "oidc.connection.deleted",
+    "domain.claimed": "domain.claimed",
+    "domain.verified": "domain.verified",
+    "domain.claim_deleted": "domain.claim_deleted",
+    "trusted_issuer.created": "trusted_issuer.created",
+    "trusted_issuer.updated": "trusted_issuer.updated",
+    "trusted_issuer.deleted": "trusted_issuer.deleted",
     "webhook.created": "webhook.created",
     "webhook.updated": "webhook.updated",
     "webhook.deleted": "webhook.deleted",
@@ -70,7 +84,7 @@ SCIM_MIRRORED_PREFIXES = ("user.", "group.", "membership.")
 
 # Published only to subscriptions that name them exactly: never through "*" or "token.*" (a token
 # endpoint's volume would drown everything else).
-OPT_IN = frozenset({"token.issued"})
+OPT_IN = frozenset({"token.issued", "token.exchanged"})
 
 EVENT_TYPES: tuple[str, ...] = tuple(
     sorted(
@@ -86,11 +100,23 @@ FAMILIES: tuple[str, ...] = tuple(
 CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Users and groups", ("user", "group", "membership", "identity")),
     ("Sign-in", ("login", "logout", "session")),
-    ("OAuth", ("token", "consent")),
+    ("OAuth", ("token", "consent", "device", "ciba")),
     ("Provisioning (SCIM)", ("scim",)),
     (
         "Admin changes",
-        ("tenant", "client", "scope", "initial_access_token", "signing_key", "saml", "webhook", "audit"),
+        (
+            "tenant",
+            "client",
+            "scope",
+            "initial_access_token",
+            "signing_key",
+            "saml",
+            "oidc",
+            "domain",
+            "trusted_issuer",
+            "webhook",
+            "audit",
+        ),
     ),
 )
 ALL = "*"

@@ -86,6 +86,11 @@ def test_matching_families_and_opt_in_events():
     assert not matches(["*"], "token.issued") and not matches(["token.*"], "token.issued")
     assert matches(["token.issued"], "token.issued")
     assert event_types_for("oauth.token.issued") == ["token.issued"]
+    # So is token.exchanged (agent chains can be as chatty as the token endpoint).
+    assert not matches(["*"], "token.exchanged") and matches(["token.exchanged"], "token.exchanged")
+    assert event_types_for("oauth.token.exchanged") == ["token.exchanged"]
+    assert event_types_for("oauth.ciba.approved") == ["ciba.approved"] and matches(["*"], "ciba.denied")
+    assert event_types_for("oauth.device.denied") == ["device.denied"]
     assert event_types_for("user.created", "scim_token") == ["user.created", "scim.user.created"]
     assert event_types_for("oauth.userinfo.read") == []
     assert pattern_errors(["user.*", "scim.user.*", "login.failed", "*"]) == []
@@ -257,3 +262,35 @@ def test_the_sweep_command_sends_what_is_due(tenant, make_user, subscribe, recei
     assert out.getvalue() == "1 deliveries queued\n"
     _delivered(receiver, secret)
     assert Delivery.objects.get(subscription=subscription).status == "succeeded"
+
+
+def test_every_family_is_shown_in_a_category():
+    """The portal lists event types by category: none may be left out."""
+    from lumoauth.webhooks.catalogue import CATEGORIES, EVENT_TYPES
+
+    shown = {family for _, families in CATEGORIES for family in families}
+    assert {t.split(".")[0] for t in EVENT_TYPES} == shown
+
+
+def test_admin_changes_of_federation_and_token_exchange_are_published(tenant, subscribe, receiver):
+    """Every admin change is an event: OIDC connections, claimed domains, trusted issuers too."""
+    from oauth.federation.services import create_connection
+    from oauth.models import SubjectMatch
+    from oauth.services.trusted_issuers import TrustedIssuerSpec, create_trusted_issuer
+    from tenants.domains.claims import claim_domain
+
+    subscription, _ = subscribe(tenant, receiver.url, ["oidc.*", "domain.*", "trusted_issuer.*"])
+    create_connection(tenant, slug="gh", name="GitHub", preset="github", client_id="id", client_secret="s", actor=ADMIN)
+    claim_domain(tenant, "acme.example", actor=ADMIN)
+    create_trusted_issuer(
+        tenant,
+        TrustedIssuerSpec(
+            name="Agents",
+            issuer="https://agents.example",
+            jwks_uri="https://agents.example/jwks",
+            subject_match=SubjectMatch.NONE,
+        ),
+        actor=ADMIN,
+    )
+    types = list(Delivery.objects.filter(subscription=subscription).values_list("message__event_type", flat=True))
+    assert sorted(types) == ["domain.claimed", "oidc.connection.created", "trusted_issuer.created"]
