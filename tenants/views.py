@@ -15,8 +15,8 @@ from .domains import home_realm
 from .forms import ChangePasswordForm, SignInForm
 from .routing import tenant_url
 from .services.users import set_password
-from .signin import session
-from .signin.password import sign_in_with_password, sign_out
+from .signin import logout_chains, session
+from .signin.password import sign_in_with_password
 from .signin.redirects import safe_next
 
 
@@ -85,9 +85,11 @@ def login_view(request):
 @require_http_methods(["GET", "POST"])
 def logout_view(request):
     if request.method == "POST":
-        sign_out(request, request.tenant)
+        # Through the applications signed in to by other protocols (SAML SPs), then to the sign-in page.
+        login = tenant_url(request, "login")
+        response = logout_chains.sign_out_everywhere(request, request.tenant, login)
         messages.info(request, "You are signed out.")
-        return HttpResponseRedirect(tenant_url(request, "login"))
+        return response or HttpResponseRedirect(login)
     return render(request, "tenants/logout.html")
 
 

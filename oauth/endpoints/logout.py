@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
 from tenants.routing import tenant_url
-from tenants.signin.password import sign_out
+from tenants.signin import logout_chains
 
 from ..issuer import issuer_for
 from ..models import Client
@@ -89,7 +89,12 @@ class LogoutView(View):
         if request.user.is_authenticated and not confirmed:
             return render(request, "oauth/logout_confirm.html", {"client": client, "params": params})
         if request.user.is_authenticated:
-            sign_out(request, tenant)
+            # The tenant's SAML service providers are signed out too (front channel), then on to the client
+            # (or, without a post_logout_redirect_uri, to the sign-in page).
+            return_to = _with_state(redirect_uri, params.get("state")) if redirect_uri else tenant_url(request, "login")
+            chain = logout_chains.sign_out_everywhere(request, tenant, return_to)
+            if chain is not None:
+                return chain
         if redirect_uri:
             return HttpResponseRedirect(_with_state(redirect_uri, params.get("state")))
         return render(request, "oauth/logged_out.html", {"client": client})

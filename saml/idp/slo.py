@@ -1,4 +1,5 @@
-"""Single logout at the tenant's IdP (SAML profiles §4.4), SP-initiated, HTTP-Redirect and HTTP-POST.
+"""Single logout at the tenant's IdP (SAML profiles §4.4), HTTP-Redirect and HTTP-POST: SP-initiated
+(below), and IdP-initiated when the tenant's sign-out happens elsewhere (SAMLLogoutChain).
 
 1. A LogoutRequest arrives from an SP. It must be signed (profiles §4.4.4.1: the requester MUST
    authenticate itself) by the certificate of a registered SP. The tenant session ends at once.
@@ -11,6 +12,7 @@ The state of the round trip lives in the (new, post-logout) session.
 
 from dataclasses import dataclass
 
+from django.http import HttpResponse, HttpResponseRedirect
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, samlp
 from saml2.samlp import STATUS_PARTIAL_LOGOUT, STATUS_SUCCESS
 
@@ -29,7 +31,7 @@ STATE_KEY = "_lumoauth_saml_slo"
 class Reply:
     redirect_to: str | None  # HTTP-Redirect binding
     form_html: str | None  # HTTP-POST binding
-    sp: ServiceProvider
+    sp: ServiceProvider | None  # None: the end of an IdP-initiated logout
 
 
 def _binding_for(sp: ServiceProvider, preferred: str) -> tuple[str, str]:
@@ -99,6 +101,34 @@ def continue_logout(tenant, request, params: dict, binding: str) -> Reply:
     return _next_step(tenant, request)
 
 
+class SAMLLogoutChain:
+    """IdP-initiated single logout (SAML profiles §4.4.3) when the tenant's sign-out happens
+    elsewhere (tenants.signin.logout_chains): every SP this browser signed in to gets a
+    LogoutRequest in turn, then the browser goes on to where the sign-out was headed."""
+
+    def capture(self, request, tenant) -> list[dict]:
+        return participants.take_all(request, tenant)
+
+    def start(self, request, tenant, captured: list[dict], return_to: str) -> HttpResponse:
+        request.session[STATE_KEY] = {
+            "tenant": tenant.pk,
+            "origin": None,  # no SP started it: no LogoutResponse to send at the end
+            "origin_binding": None,
+            "remaining": list(captured),
+            "outstanding": None,
+            "partial": False,
+            "return_to": return_to,
+        }
+        record("saml.slo.started", tenant=tenant, request=request, details={"initiator": "idp", "sps": len(captured)})
+        return reply_response(_next_step(tenant, request))
+
+
+def reply_response(reply: Reply) -> HttpResponse:
+    if reply.redirect_to:
+        return HttpResponseRedirect(reply.redirect_to)
+    return HttpResponse(reply.form_html)
+
+
 def _next_step(tenant, request) -> Reply:
     state = request.session[STATE_KEY]
     server = idp_server(tenant, request)
@@ -120,8 +150,17 @@ def _next_step(tenant, request) -> Reply:
         state["outstanding"] = request_id
         request.session[STATE_KEY] = state
         return _send(server, binding, str(logout_request), destination, "", response=False, sp=sp)
-    # Everyone answered: reply to the SP that started it.
+    # Everyone answered: reply to the SP that started it, or go on to where the sign-out was headed.
     request.session.pop(STATE_KEY, None)
+    if state["origin"] is None:
+        record(
+            "saml.slo.succeeded",
+            tenant=tenant,
+            request=request,
+            outcome=Outcome.FAILURE if state["partial"] else Outcome.SUCCESS,
+            details={"partial": state["partial"], "initiator": "idp"},
+        )
+        return Reply(redirect_to=state["return_to"], form_html=None, sp=None)
     origin_binding = state["origin_binding"]
     params = {k: v for k, v in state["origin"].items() if v}
     server, message, sp = _verified_request(tenant, request, params, origin_binding)

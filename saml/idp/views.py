@@ -22,7 +22,7 @@ from ..credentials import xmlsec_available
 from ..same_site import resubmit_cross_site_post
 from . import participants
 from .server import signed_metadata
-from .slo import continue_logout, start_logout
+from .slo import continue_logout, reply_response, start_logout
 from .sso import PendingSSO, SSOError, idp_initiated, read_authn_request, respond
 
 PENDING_KEY = "_lumoauth_saml_pending"
@@ -148,6 +148,4 @@ def slo(request):
             raise SSOError("No SAML sign-out message was received.")
     except SSOError as error:
         return _error(request, str(error), repr(error.__cause__) if error.__cause__ else "")
-    if reply.redirect_to:
-        return HttpResponseRedirect(reply.redirect_to)
-    return HttpResponse(reply.form_html)
+    return reply_response(reply)

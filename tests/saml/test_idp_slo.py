@@ -86,3 +86,80 @@ def test_logout_reaches_every_other_service_provider(saml_sp, tmp_path, tenant, 
     assert logout_response.response.status.status_code.value == STATUS_SUCCESS
     assert logout_response.response.status.status_code.status_code is None  # not PartialLogout
     assert browser.session.get(f"{live_server.url}/t/acme/account", allow_redirects=False).status_code == 302
+
+
+def _logout_request_to_sp(client, location: str, name_id):
+    """The SP (pysaml2) handles our LogoutRequest; returns the URL of its LogoutResponse to us."""
+    query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    answer = client.handle_logout_request(
+        query["SAMLRequest"],
+        name_id,
+        BINDING_HTTP_REDIRECT,
+        sigalg=query.get("SigAlg"),
+        signature=query.get("Signature"),
+    )
+    return dict(answer["headers"])["Location"]
+
+
+def test_signing_out_on_the_tenants_page_signs_the_service_provider_out(saml_sp, idp_base, browser, live_server, alice):
+    """SAML profiles §4.4.3: the IdP MUST attempt to tell every session participant (IdP-initiated SLO)."""
+    import re
+
+    client, _ = saml_sp
+    response, _ = sign_in_via_sp(client, idp_base, browser)
+    page = browser.session.get(f"{live_server.url}/t/acme/logout", timeout=10)
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    to_sp = browser.session.post(
+        f"{live_server.url}/t/acme/logout",
+        data={"csrfmiddlewaretoken": csrf},
+        headers={"Referer": page.url},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert to_sp.status_code == 302 and to_sp.headers["Location"].startswith(SP_SLO + "?")
+    # The tenant session is already over; the SP answers, and the browser ends at the sign-in page.
+    assert browser.session.get(f"{live_server.url}/t/acme/account", allow_redirects=False).status_code == 302
+    back = browser.session.get(
+        _logout_request_to_sp(client, to_sp.headers["Location"], response.name_id), allow_redirects=False, timeout=10
+    )
+    assert back.status_code == 302 and back.headers["Location"] == "/t/acme/login"
+    done = AuditEvent.objects.get(action="saml.slo.succeeded")
+    assert done.outcome == "success" and done.details == {"partial": False, "initiator": "idp"}
+    assert AuditEvent.objects.filter(action="logout", actor_id=str(alice.pk)).exists()
+
+
+def test_an_oidc_clients_logout_signs_the_service_provider_out_then_returns(
+    saml_sp, idp_base, browser, live_server, alice, tenant
+):
+    """RP-initiated logout (OIDC) ends the tenant session: the SAML SPs of that session too, then the
+    browser goes back to the client's post_logout_redirect_uri with its state."""
+    import re
+
+    from oauth.services.clients import ClientSpec, create_client
+
+    app, _ = create_client(
+        tenant,
+        ClientSpec(
+            name="App",
+            redirect_uris=["https://app.example.com/cb"],
+            post_logout_redirect_uris=["https://app.example.com/bye"],
+        ),
+    )
+    client, _ = saml_sp
+    response, _ = sign_in_via_sp(client, idp_base, browser)
+    logout = f"{live_server.url}/t/acme/api/v1/oauth/logout"
+    params = {"client_id": app.client_id, "post_logout_redirect_uri": "https://app.example.com/bye", "state": "s1"}
+    page = browser.session.get(logout, params=params, timeout=10)
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    to_sp = browser.session.post(
+        logout,
+        data={**params, "confirm": "yes", "csrfmiddlewaretoken": csrf},
+        headers={"Referer": page.url},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert to_sp.status_code == 302 and to_sp.headers["Location"].startswith(SP_SLO + "?")
+    back = browser.session.get(
+        _logout_request_to_sp(client, to_sp.headers["Location"], response.name_id), allow_redirects=False, timeout=10
+    )
+    assert back.status_code == 302 and back.headers["Location"] == "https://app.example.com/bye?state=s1"
