@@ -6,10 +6,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from lumoauth.events.api import Ref, record
+from tenants.connection_rules import RuleNames, check_provisioning_rules, is_text
 from tenants.domains.claims import claim_domains, normalise
-from tenants.domains.home_realm import domain_conflicts
 from tenants.models import FederatedIdentity, Tenant
-from tenants.policy import is_domain_name
 
 from . import client_secret as secret_store
 from .models import OIDCConnection, Preset
@@ -19,8 +18,14 @@ from .provider_metadata import SUPPORTED_ALGORITHMS, discover
 from .user_claims import DEFAULT_CLAIM_MAPPING, MAPPED_FIELDS
 
 SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 §3.3 scope-token
-MAX_NAME = 255
-MAX_GROUP_NAME = 200  # tenants.Group.name
+RULE_NAMES = RuleNames(
+    mapping="claim_mapping",
+    group_key="group_claim",
+    source="claim",
+    sources="claim names",
+    provider="a provider",
+    value="provider value",
+)
 MAX_SECRET = 1024
 ENDPOINTS = ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri")
 EDITABLE = {
@@ -43,10 +48,6 @@ EDITABLE = {
 
 def connection_ref(connection: OIDCConnection) -> Ref:
     return Ref("oidc_connection", str(connection.pk), connection.name)
-
-
-def _text(value, limit: int) -> bool:
-    return isinstance(value, str) and bool(value.strip()) and len(value) <= limit and value == value.strip()
 
 
 def _domains(domains):
@@ -80,39 +81,14 @@ def _validate(connection: OIDCConnection) -> None:
         refuse("scopes", "Scopes are space-separated words.")
     elif connection.uses_id_token and "openid" not in scopes:
         refuse("scopes", "OpenID Connect needs the openid scope.")  # OIDC Core §3.1.2.1: MUST be present
-    if not _text(connection.client_id, 255) or not connection.client_id.isprintable():
+    if not is_text(connection.client_id, 255) or not connection.client_id.isprintable():
         refuse("client_id", "The client ID is required.")
-    mapping = connection.claim_mapping
-    if not isinstance(mapping, dict):
-        refuse("claim_mapping", "Expected user fields mapped to claim names.")
-    else:
-        for field, claim in mapping.items():
-            if field not in MAPPED_FIELDS:
-                refuse("claim_mapping", f"{field!r} is not a user field a provider can fill in.")
-            if not _text(claim, MAX_NAME):
-                refuse("claim_mapping", f"The claim for {field!r} must be 1 to {MAX_NAME} characters.")
-    groups = connection.default_groups
-    if not isinstance(groups, list) or not all(_text(g, MAX_GROUP_NAME) for g in groups):
-        refuse("default_groups", f"Group names are 1 to {MAX_GROUP_NAME} characters.")
-    if connection.group_mapping and not connection.group_claim:
-        refuse("group_claim", "Name the claim whose values the group mapping reads.")
-    group_mapping = connection.group_mapping
-    if not isinstance(group_mapping, dict) or not all(
-        _text(value, MAX_NAME) and _text(group, MAX_GROUP_NAME) for value, group in group_mapping.items()
-    ):
-        refuse("group_mapping", f"Each provider value maps to a group name of 1 to {MAX_GROUP_NAME} characters.")
+    check_provisioning_rules(connection, RULE_NAMES, MAPPED_FIELDS, refuse)
     tenant_ids = connection.allowed_tenant_ids
     if not isinstance(tenant_ids, list) or not all(isinstance(t, str) and DIRECTORY_ID.match(t) for t in tenant_ids):
         refuse("allowed_tenant_ids", "Directory ids are GUIDs.")
     elif tenant_ids and not connection.issuer_is_template:
         refuse("allowed_tenant_ids", "Only a multi-tenant (common or organizations) Entra ID connection takes these.")
-    domains = connection.email_domains
-    if not isinstance(domains, list) or not all(isinstance(d, str) and is_domain_name(d) for d in domains):
-        refuse("email_domains", "Email domains look like corp.example (no @, no scheme).")
-    else:
-        exclude = connection.connection_key if connection.pk else None
-        for domain, other in domain_conflicts(connection.tenant, domains, exclude_key=exclude):
-            refuse("email_domains", f"{domain} is already served by {other}.")
     if errors:
         raise ValidationError(errors)
 

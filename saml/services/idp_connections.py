@@ -5,11 +5,10 @@ from django.db import IntegrityError, transaction
 
 from lumoauth import outbound
 from lumoauth.events.api import Ref, record
+from tenants.connection_rules import RuleNames, check_provisioning_rules
 from tenants.domains.claims import claim_domains
-from tenants.domains.home_realm import domain_conflicts
 from tenants.federation import MAPPABLE_FIELDS
 from tenants.models import FederatedIdentity
-from tenants.policy import is_domain_name
 
 from ..models import IdPConnection
 from ..sp_metadata import MAX_METADATA_BYTES, MetadataError, parse_idp_metadata
@@ -24,8 +23,14 @@ DEFAULT_ATTRIBUTE_MAPPING = {
 # User fields an IdP attribute may fill in (tenants/federation.py applies them as text; the
 # verification flags and JSON fields are decided here, not by the IdP's attributes).
 MAPPED_FIELDS = frozenset(MAPPABLE_FIELDS - {"email_verified", "phone_number_verified", "address", "enterprise"})
-MAX_NAME = 255
-MAX_GROUP_NAME = 200  # tenants.Group.name
+RULE_NAMES = RuleNames(
+    mapping="attribute_mapping",
+    group_key="group_attribute",
+    source="attribute",
+    sources="SAML attribute names",
+    provider="an identity provider",
+    value="IdP value",
+)
 
 
 def _domains(domains):
@@ -55,10 +60,6 @@ def connection_ref(connection: IdPConnection) -> Ref:
     return Ref("saml_idp_connection", str(connection.pk), connection.name)
 
 
-def _text(value, limit: int) -> bool:
-    return isinstance(value, str) and bool(value.strip()) and len(value) <= limit and value == value.strip()
-
-
 def _validate_rules(connection: IdPConnection) -> None:
     """Attribute mapping, JIT group rules and email domains hold what sign-in can use."""
     errors: dict[str, list[str]] = {}
@@ -66,34 +67,7 @@ def _validate_rules(connection: IdPConnection) -> None:
     def refuse(field, message):
         errors.setdefault(field, []).append(message)
 
-    mapping = connection.attribute_mapping
-    if not isinstance(mapping, dict):
-        refuse("attribute_mapping", "Expected user fields mapped to SAML attribute names.")
-    else:
-        for field, attribute in mapping.items():
-            if field not in MAPPED_FIELDS:
-                refuse("attribute_mapping", f"{field!r} is not a user field an identity provider can fill in.")
-            if not _text(attribute, MAX_NAME):
-                refuse("attribute_mapping", f"The attribute for {field!r} must be 1 to {MAX_NAME} characters.")
-    groups = connection.default_groups
-    if not isinstance(groups, list) or not all(_text(g, MAX_GROUP_NAME) for g in groups):
-        refuse("default_groups", f"Group names are 1 to {MAX_GROUP_NAME} characters.")
-    if connection.group_mapping and not connection.group_attribute:
-        refuse("group_attribute", "Name the attribute whose values the group mapping reads.")
-    group_mapping = connection.group_mapping
-    if not isinstance(group_mapping, dict) or not all(
-        _text(value, MAX_NAME) and _text(group, MAX_GROUP_NAME) for value, group in group_mapping.items()
-    ):
-        refuse("group_mapping", f"Each IdP value maps to a group name of 1 to {MAX_GROUP_NAME} characters.")
-    domains = connection.email_domains
-    if not isinstance(domains, list) or not all(isinstance(d, str) and is_domain_name(d) for d in domains):
-        refuse("email_domains", "Email domains look like corp.example (no @, no scheme).")
-    else:
-        # One domain, one connection (SAML or OpenID Connect): home-realm discovery must know where
-        # to send an address.
-        exclude = connection.connection_key if connection.pk else None
-        for domain, other in domain_conflicts(connection.tenant, domains, exclude_key=exclude):
-            refuse("email_domains", f"{domain} is already served by {other}.")
+    check_provisioning_rules(connection, RULE_NAMES, MAPPED_FIELDS, refuse)
     if errors:
         raise ValidationError(errors)
 
