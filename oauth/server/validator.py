@@ -18,13 +18,13 @@ from oauthlib.oauth2.rfc6749 import errors
 from lumoauth.events.api import Outcome, Ref, record
 
 from .. import claims as oidc_claims
-from ..ciba import authentications as ciba_authentications
 from ..client_lookup import find_client
-from ..device import authorizations as device_authorizations
 from ..models import AccessToken, AuthMethod, Client, Grant, GrantType, IDToken, RefreshToken
+from ..services.consents import client_ref
 from ..tokens import signing
 from . import client_auth
 from .core import DJANGO_REQUEST_KEY, ISSUER_KEY, TENANT_KEY, carried
+from .decided_grants import DecidedGrantsMixin
 
 log = logging.getLogger(__name__)
 ID_TOKEN_LIFETIME = 3600
@@ -34,11 +34,7 @@ def checksum(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def client_ref(client: Client) -> Ref:
-    return Ref("client", client.client_id, client.name or client.client_id)
-
-
-class TenantOAuth2Validator(OAuth2Validator):
+class TenantOAuth2Validator(DecidedGrantsMixin, OAuth2Validator):
     # ---- which tenant -------------------------------------------------------------------------
     @staticmethod
     def tenant(request):
@@ -183,26 +179,6 @@ class TenantOAuth2Validator(OAuth2Validator):
     def get_authorization_code_nonce(self, client_id, code, redirect_uri, request):
         grant = Grant.objects.filter(code=code, tenant=self.tenant(request)).first()
         return (grant.nonce or None) if grant else None
-
-    # ---- device authorization grant (RFC 8628) ---------------------------------------------------
-    def validate_device_code(self, client_id, code, request, *args, **kwargs):
-        status, grant = device_authorizations.poll(self.tenant(request), request.client, code)
-        if status == device_authorizations.AUTHORIZED:
-            request.user = grant.user
-            request.scopes = grant.scope.split()
-            request.auth_time = grant.auth_time
-            request.amr = grant.amr
-        return status
-
-    # ---- CIBA (OpenID CIBA Core 1.0) ------------------------------------------------------------
-    def validate_auth_req_id(self, auth_req_id, request):
-        status, authentication = ciba_authentications.poll(self.tenant(request), request.client, auth_req_id)
-        if status == ciba_authentications.AUTHORIZED:
-            request.user = authentication.user
-            request.scopes = authentication.scope.split()
-            request.auth_time = authentication.auth_time
-            request.amr = authentication.amr
-        return status
 
     # ---- tokens -------------------------------------------------------------------------------
     def may_issue_refresh_token(self, request) -> bool:
