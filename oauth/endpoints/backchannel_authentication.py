@@ -14,6 +14,7 @@ from lumoauth.urls_public import base_url
 
 from ..ciba import authentications, hints
 from ..grants import CIBA
+from ..grants.params import refuse_repeated
 from ..issuer import issuer_for
 from ..server import endpoint_auth
 from .client_calls import answer
@@ -61,9 +62,7 @@ class BackchannelAuthenticationView(OAuthLibMixin, View):
         if CIBA not in client.grant_types:
             raise errors.UnauthorizedClientError(description="This client may not use CIBA.")
         params = request.POST
-        for name in SINGLE_VALUED:  # RFC 6749 §3.1: no parameter more than once
-            if len(params.getlist(name)) > 1:
-                raise errors.InvalidRequestError(description=f"Duplicate {name} parameter.")
+        refuse_repeated(params, SINGLE_VALUED)
         if params.get("request"):
             # Signed authentication requests (§7.1.1) are not offered: discovery lists no algorithm.
             raise errors.InvalidRequestError(description="Signed authentication requests are not supported.")

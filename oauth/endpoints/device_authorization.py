@@ -13,6 +13,7 @@ from lumoauth.urls_public import base_url
 
 from ..device import authorizations
 from ..grants import DEVICE_CODE
+from ..grants.params import refuse_repeated
 from ..server import endpoint_auth
 from .client_calls import answer
 
@@ -45,8 +46,7 @@ class DeviceAuthorizationView(OAuthLibMixin, View):
         client, oauthlib_request = endpoint_auth.authenticate(core, request)
         if DEVICE_CODE not in client.grant_types:
             raise errors.UnauthorizedClientError(description="This client may not use the device authorization grant.")
-        if len(request.POST.getlist("scope")) > 1:  # RFC 6749 §3.1: no parameter more than once
-            raise errors.InvalidRequestError(description="Duplicate scope parameter.")
+        refuse_repeated(request.POST, ["scope"])
         scopes = utils.scope_to_list(oauthlib_request.scope) or []
         validator = core.server.request_validator
         if not validator.validate_scopes(client.client_id, scopes, client, oauthlib_request):

@@ -6,6 +6,7 @@ method, and public clients (method `none`) identify themselves with `client_id`.
 from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors
 
+from ..grants.params import refuse_repeated
 from ..models import Client
 
 FORM = "application/x-www-form-urlencoded"
@@ -21,8 +22,7 @@ def authenticate(core, django_request) -> tuple[Client, Request]:
     """The authenticated client and the oauthlib request; raises an oauthlib OAuth2Error."""
     if django_request.content_type != FORM:
         raise errors.InvalidRequestError(description=f"Send the parameters as {FORM}.")
-    if len(django_request.POST.getlist("client_id")) > 1:  # RFC 6749 §3.1: no parameter more than once
-        raise errors.InvalidRequestError(description="Duplicate client_id parameter.")
+    refuse_repeated(django_request.POST, ["client_id"])
     request = oauthlib_request(core, django_request)
     validator = core.server.request_validator
     if validator.client_authentication_required(request):
